@@ -1,0 +1,1 @@
+"""Adapters: the outside world (databases) behind the service layer's ports."""

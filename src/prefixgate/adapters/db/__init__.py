@@ -1,0 +1,1 @@
+"""SQLAlchemy Core adapter for SQLite and PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Repositories: queries, not rules."""

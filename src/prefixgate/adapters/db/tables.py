@@ -1,0 +1,193 @@
+"""The schema, in SQLAlchemy Core. Alembic migrations create it; this module only describes it.
+
+IP ranges are stored as (family, start_key, end_key): 16-byte big-endian keys that compare
+like integers on both engines, so ordinary B-tree indexes answer containment questions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["accounts", "api_tokens", "audit_log", "delegations", "memberships", "metadata", "prefixes", "users"]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both engines (SQLite keeps them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id(name: str = "id", *args: Any, **kw: Any) -> Column[str]:
+    return Column(name, String(32), *args, **kw)
+
+
+def _key(name: str) -> Column[bytes]:
+    return Column(name, LargeBinary(16), nullable=False)
+
+
+users = Table(
+    "users",
+    metadata,
+    _id(primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255)),
+    Column("api_key_hash", String(64)),
+    Column("is_operator", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("type", String(32), nullable=False, default="standard"),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    _id(primary_key=True),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    _id("user_id", ForeignKey("users.id"), nullable=False),
+    Column("role_ids", Text, nullable=False),  # space-separated stable role ids
+    Column("status", String(16), nullable=False, default="accepted"),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "user_id", name="uq_memberships_account_user"),
+    Index("ix_memberships_user", "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(primary_key=True),
+    _id("user_id", ForeignKey("users.id"), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("issued_on", UtcDateTime, nullable=False),
+    Column("modified_on", UtcDateTime, nullable=False),
+    Column("last_used_on", UtcDateTime),
+    Column("not_before", UtcDateTime),
+    Column("expires_on", UtcDateTime),
+    Index("ix_api_tokens_user", "user_id", "issued_on"),
+)
+
+prefixes = Table(
+    "prefixes",
+    metadata,
+    _id(primary_key=True),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("family", SmallInteger, nullable=False),
+    _key("start_key"),
+    _key("end_key"),
+    Column("cidr", String(64), nullable=False),
+    Column("asn", BigInteger),
+    Column("description", String(1000), nullable=False, default=""),
+    Column("approved", String(1), nullable=False),
+    Column("loa_document_id", String(32)),
+    Column("delegate_loa_creation", Boolean, nullable=False, default=False),
+    Column("on_demand_enabled", Boolean, nullable=False, default=False),
+    Column("on_demand_locked", Boolean, nullable=False, default=False),
+    Column("advertised", Boolean),
+    Column("advertised_modified_at", UtcDateTime),
+    Column("irr_validation_state", String(16), nullable=False),
+    Column("rpki_validation_state", String(16), nullable=False),
+    Column("ownership_validation_state", String(16), nullable=False),
+    Column("ownership_validation_token", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    # Prefixes never overlap, so the one whose start is the greatest <= an address is the
+    # only candidate to contain it: a single index probe.
+    Index("ix_prefixes_family_start", "family", "start_key"),
+    Index("ix_prefixes_account_family_start", "account_id", "family", "start_key"),
+)
+
+delegations = Table(
+    "delegations",
+    metadata,
+    _id(primary_key=True),
+    _id("prefix_id", ForeignKey("prefixes.id"), nullable=False),
+    _id("owner_account_id", ForeignKey("accounts.id"), nullable=False),
+    _id("delegated_account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("family", SmallInteger, nullable=False),
+    _key("start_key"),
+    _key("end_key"),
+    Column("cidr", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    # The duplicate rule, enforced by the database too: a race cannot slip past it.
+    UniqueConstraint("prefix_id", "cidr", "delegated_account_id", name="uq_delegations_prefix_cidr_account"),
+    Index("ix_delegations_prefix_start", "prefix_id", "start_key", "end_key", "id"),
+    Index("ix_delegations_prefix_account_start", "prefix_id", "delegated_account_id", "start_key"),
+    Index("ix_delegations_delegated_created", "delegated_account_id", "created_at", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # The order events were written in; replaying a log follows it.
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _id(nullable=False, unique=True),
+    Column("owner_kind", String(8), nullable=False),
+    _id("owner_id", nullable=False),
+    Column("when", UtcDateTime, nullable=False),
+    _id("actor_id"),
+    Column("actor_email", String(254)),
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_ip", String(64)),
+    Column("interface", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    _id("resource_id", nullable=False),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Column("metadata", Text, nullable=False),
+    Index("ix_audit_log_owner_seq", "owner_kind", "owner_id", "seq"),
+)

@@ -1,0 +1,66 @@
+"""Unit of work over one connection: rolls back unless commit() is called."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from sqlalchemy import Connection, Engine, text
+
+from .engine import is_postgres
+from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
+from .repos.audit import SqlAuditRepo
+from .repos.identity import SqlAccountRepo, SqlMembershipRepo, SqlTokenRepo, SqlUserRepo
+
+__all__ = ["SqlDatabase", "SqlUnitOfWork"]
+
+
+class SqlUnitOfWork:
+    def __init__(self, conn: Connection, *, postgres: bool) -> None:
+        self._conn = conn
+        self.users = SqlUserRepo(conn)
+        self.accounts = SqlAccountRepo(conn)
+        self.members = SqlMembershipRepo(conn, postgres=postgres)
+        self.tokens = SqlTokenRepo(conn)
+        self.prefixes = SqlPrefixRepo(conn, postgres=postgres)
+        self.delegations = SqlDelegationRepo(conn)
+        self.audit = SqlAuditRepo(conn)
+        self.committed = False
+
+    def commit(self) -> None:
+        self._conn.commit()
+        self.committed = True
+
+
+class SqlDatabase:
+    """The `Database` port on SQLAlchemy: read and write units of work."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgres = is_postgres(engine)
+
+    @contextmanager
+    def _unit(self, *, write: bool) -> Iterator[SqlUnitOfWork]:
+        with self.engine.connect() as conn:
+            if write:
+                conn = conn.execution_options(prefixgate_write=True)
+            conn.begin()
+            uow = SqlUnitOfWork(conn, postgres=self.postgres)
+            try:
+                yield uow
+            finally:
+                if not uow.committed:
+                    conn.rollback()
+
+    def read(self) -> AbstractContextManager[SqlUnitOfWork]:
+        return self._unit(write=False)
+
+    def write(self) -> AbstractContextManager[SqlUnitOfWork]:
+        return self._unit(write=True)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The Cloudflare-compatible HTTP API."""

@@ -1,0 +1,44 @@
+"""create_app(settings): the one way the HTTP application is built."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..adapters.db.engine import make_engine
+from ..adapters.db.uow import SqlDatabase
+from ..settings import Settings
+from .errors import install_error_handlers
+from .middleware import BodyLimit, RequestLog
+from .routes import access, accounts, audit, delegations, health, prefixes, user
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/client/v4"
+
+
+def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
+    """Build the application. The database is opened here, never at import time."""
+    app = FastAPI(
+        title="prefixgate",
+        version=__version__,
+        description="BYOIP prefixes and delegations behind a Cloudflare-compatible API.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=f"{API_PREFIX}/redoc",
+    )
+    app.state.settings = settings
+    app.state.db = db or SqlDatabase(
+        make_engine(
+            settings.database_url,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            connect_timeout_s=settings.connect_timeout_s,
+        )
+    )
+    install_error_handlers(app)
+    for module in (accounts, user, prefixes, delegations, access, audit):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestLog)
+    return app

@@ -1,0 +1,70 @@
+"""Request dependencies, as Annotated aliases so a route's signature lists what it needs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+
+from ..adapters.db.uow import SqlDatabase
+from ..domain.codes import Code
+from ..domain.errors import Unauthenticated
+from ..domain.model import PageRequest
+from ..service.auth import authenticate
+from ..service.context import Actor
+from ..settings import Settings
+
+__all__ = ["AccountPaging", "AddressingPaging", "AppSettings", "AuditPaging", "CurrentActor", "Db", "paging"]
+
+
+def _db(request: Request) -> SqlDatabase:
+    db: SqlDatabase = request.app.state.db
+    return db
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+Db = Annotated[SqlDatabase, Depends(_db)]
+AppSettings = Annotated[Settings, Depends(_settings)]
+
+
+def _actor(
+    request: Request,
+    db: Db,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_auth_email: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_auth_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Actor:
+    bearer = None
+    if authorization is not None:
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("Authorization must be 'Bearer <token>'", code=Code.AUTHENTICATION_ERROR)
+        bearer = value.strip()
+    ip = request.client.host if request.client else None
+    return authenticate(db, bearer=bearer, email=x_auth_email, api_key=x_auth_key, ip=ip)
+
+
+CurrentActor = Annotated[Actor, Depends(_actor)]
+
+
+def paging(default: int, maximum: int) -> Any:
+    """A dependency reading `page` and `per_page` (1..maximum) from the query string."""
+
+    def _page(
+        page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=maximum)] = default,
+    ) -> PageRequest:
+        return PageRequest(page=page, per_page=per_page)
+
+    return Depends(_page)
+
+
+# Page sizes: Cloudflare's account lists default to 20 (max 50). Prefix and delegation lists are
+# read by the SDK as one page, so they default to the maximum a page may hold.
+AccountPaging = Annotated[PageRequest, paging(20, 50)]
+AddressingPaging = Annotated[PageRequest, paging(1000, 1000)]
+AuditPaging = Annotated[PageRequest, paging(100, 1000)]

@@ -1,0 +1,46 @@
+"""/accounts/{account_id}/addressing/prefixes/{prefix_id}/delegations, and what a delegatee received."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ...service import delegations
+from ...service.records import delegation_record, received_delegation_record
+from ..deps import AddressingPaging, CurrentActor, Db
+from ..envelope import ok, ok_page
+from ..schemas.addressing import CreateDelegation, DelegationOut, ReceivedDelegationOut
+from ..schemas.common import Envelope, IdResult
+from ._common import ERRORS
+
+router = APIRouter(prefix="/accounts/{account_id}/addressing", tags=["IP Prefix Delegations"], responses=ERRORS)
+
+
+@router.get("/prefixes/{prefix_id}/delegations", response_model=Envelope[list[DelegationOut]])
+def list_delegations(
+    db: Db, actor: CurrentActor, account_id: str, prefix_id: str, page: AddressingPaging
+) -> dict[str, object]:
+    return ok_page(delegations.list_delegations(db, actor, account_id, prefix_id, page), delegation_record)
+
+
+@router.post("/prefixes/{prefix_id}/delegations", response_model=Envelope[DelegationOut])
+def create_delegation(
+    db: Db, actor: CurrentActor, account_id: str, prefix_id: str, body: CreateDelegation
+) -> dict[str, object]:
+    d = delegations.create_delegation(db, actor, account_id, prefix_id, body.cidr, body.delegated_account_id)
+    return ok(delegation_record(d))
+
+
+@router.delete("/prefixes/{prefix_id}/delegations/{delegation_id}", response_model=Envelope[IdResult])
+def delete_delegation(
+    db: Db, actor: CurrentActor, account_id: str, prefix_id: str, delegation_id: str
+) -> dict[str, object]:
+    return ok({"id": delegations.delete_delegation(db, actor, account_id, prefix_id, delegation_id).id})
+
+
+@router.get("/received_delegations", response_model=Envelope[list[ReceivedDelegationOut]])
+def list_received_delegations(
+    db: Db, actor: CurrentActor, account_id: str, page: AddressingPaging
+) -> dict[str, object]:
+    """Extension: the delegations other accounts made to this one, with owner and parent CIDR."""
+    page_ = delegations.list_received_delegations(db, actor, account_id, page)
+    return ok_page(page_, received_delegation_record)

@@ -1,0 +1,1 @@
+"""Pydantic request and response bodies, named after Cloudflare's OpenAPI groups."""

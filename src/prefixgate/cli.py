@@ -1,0 +1,172 @@
+"""The `prefixgate` command: serve, migrate, admin (a stable JSON contract for automation), demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from .adapters.db.engine import make_engine
+from .adapters.db.migrate import upgrade
+from .bootstrap import SchemaNotCurrent, open_database
+from .demo import load_demo
+from .domain.errors import DomainError
+from .service import identity, prefixes, tokens
+from .service.context import Actor, rfc3339
+from .service.records import account_record, member_record, prefix_record, token_record
+from .settings import Settings
+
+app = typer.Typer(help="prefixgate: a control plane for BYOIP address space.", no_args_is_help=True)
+admin = typer.Typer(help="Administration for operators and automation. Each command prints one JSON object.")
+app.add_typer(admin, name="admin")
+
+DatabaseUrl = Annotated[
+    str | None, typer.Option("--database-url", help="Default: $PREFIXGATE_DATABASE_URL or sqlite:///./prefixgate.db")
+]
+
+
+def _settings(database_url: str | None, **extra: object) -> Settings:
+    return Settings.from_env().with_overrides(database_url=database_url, **extra)
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, sort_keys=True))
+
+
+def _run(fn: Callable[[], dict[str, Any]]) -> None:
+    """Run one admin action; refusals become a JSON error on stderr and exit status 1."""
+    try:
+        _emit(fn())
+    except DomainError as exc:
+        print(json.dumps({"error": {"code": int(exc.code), "message": exc.message}}), file=sys.stderr)
+        raise typer.Exit(1) from None
+    except SchemaNotCurrent as exc:
+        print(json.dumps({"error": {"code": 10503, "message": str(exc)}}), file=sys.stderr)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8080,
+    database_url: DatabaseUrl = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (use PostgreSQL for more than one)")] = 1,
+    allow_non_public_prefixes: Annotated[
+        bool | None, typer.Option("--allow-non-public-prefixes", help="Lab setting: accept non-public prefixes")
+    ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the docs' example data first")] = False,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    settings = _settings(database_url, allow_non_public_prefixes=allow_non_public_prefixes)
+    try:
+        db = open_database(settings)
+    except SchemaNotCurrent as exc:
+        print(f"prefixgate: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    if demo:
+        print(load_demo(db, base_url=f"http://{host}:{port}/client/v4"), flush=True)
+    db.dispose()
+    os.environ["PREFIXGATE_DATABASE_URL"] = settings.database_url
+    os.environ["PREFIXGATE_ALLOW_NON_PUBLIC_PREFIXES"] = "1" if settings.allow_non_public_prefixes else "0"
+    uvicorn.run(
+        "prefixgate.api.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
+        log_level="warning", access_log=False, timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Apply pending schema migrations."""
+    engine = make_engine(_settings(database_url).database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    _emit({"migrated": True})
+
+
+@app.command("demo")
+def demo_command(database_url: DatabaseUrl = None) -> None:
+    """Load the docs' example (Account A owns 1.2.3.0/24, Account B, one user in both)."""
+    db = open_database(_settings(database_url))
+    print(load_demo(db, base_url="http://127.0.0.1:8080/client/v4"))
+
+
+@admin.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option()],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read a password from stdin")] = False,
+    operator: Annotated[bool, typer.Option("--operator", help="The user runs the service")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a user → {"id", "email", "api_key", ...}; api_key is the global key for X-Auth-Key."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+
+    def act() -> dict[str, Any]:
+        db = open_database(_settings(database_url))
+        user, key = identity.create_user(db, Actor.cli(), email, password=password, operator=operator)
+        return {"id": user.id, "email": user.email, "api_key": key, "operator": user.is_operator,
+                "created_on": rfc3339(user.created_at)}
+
+    _run(act)
+
+
+@admin.command("create-account")
+def create_account(
+    name: Annotated[str, typer.Option()],
+    owner_email: Annotated[str | None, typer.Option(help="Joins as Administrator")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an account → {"id", "name", ...}."""
+    _run(lambda: account_record(
+        identity.create_account(open_database(_settings(database_url)), Actor.cli(), name, owner_email=owner_email)
+    ))
+
+
+@admin.command("add-member")
+def add_member(
+    account_id: Annotated[str, typer.Option()],
+    email: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="A role name as GET /accounts/{id}/roles lists it")] = "Administrator",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add a user to an account → the member."""
+    _run(lambda: member_record(
+        identity.add_member(open_database(_settings(database_url)), Actor.cli(), account_id, email, [role])
+    ))
+
+
+@admin.command("create-token")
+def create_token(
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()] = "cli",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API token for a user → {"id", "value", ...}."""
+
+    def act() -> dict[str, Any]:
+        db = open_database(_settings(database_url))
+        with db.read() as uow:
+            user = uow.users.by_email(email.strip().lower())
+        if user is None:
+            raise identity.unknown_user(email)
+        token, value = tokens.create_token(db, Actor.cli(), name, user=user)
+        return {**token_record(token), "value": value}
+
+    _run(act)
+
+
+@admin.command("approve-prefix")
+def approve_prefix(prefix_id: Annotated[str, typer.Option()], database_url: DatabaseUrl = None) -> None:
+    """Approve a prefix ("V") → the prefix."""
+    _run(lambda: prefix_record(prefixes.approve_prefix(open_database(_settings(database_url)), Actor.cli(), prefix_id)))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Pure domain layer: stdlib only, no I/O."""

@@ -1,0 +1,1 @@
+"""Use cases. Each opens one unit of work and commits explicitly."""

@@ -1,0 +1,27 @@
+"""Reading audit logs."""
+
+from __future__ import annotations
+
+from ..domain.codes import Code
+from ..domain.errors import Unauthenticated
+from ..domain.model import AuditEvent, Page, PageRequest
+from ..domain.roles import Permission
+from .context import Actor
+from .ports import Database
+
+__all__ = ["account_audit_log", "user_audit_log"]
+
+
+def account_audit_log(
+    db: Database, actor: Actor, account_id: str, page: PageRequest, *, newest_first: bool = True
+) -> Page[AuditEvent]:
+    actor.require(account_id, Permission.AUDIT_READ)
+    with db.read() as uow:
+        return uow.audit.list("account", account_id, page, newest_first=newest_first)
+
+
+def user_audit_log(db: Database, actor: Actor, page: PageRequest, *, newest_first: bool = True) -> Page[AuditEvent]:
+    if actor.user is None:
+        raise Unauthenticated("a user is required", code=Code.AUTHENTICATION_ERROR)
+    with db.read() as uow:
+        return uow.audit.list("user", actor.user.id, page, newest_first=newest_first)

@@ -1,0 +1,143 @@
+"""Plain-dict views of domain objects, in Cloudflare's field names.
+
+The API returns them and the audit log stores them, so both always agree.
+"""
+
+from __future__ import annotations
+
+from ..domain.model import Account, ApiToken, Delegation, Membership, Prefix, ReceivedDelegation, User
+from ..domain.roles import ROLES, Role, role_by_id
+from .context import rfc3339
+
+__all__ = [
+    "account_record",
+    "delegation_record",
+    "member_record",
+    "prefix_record",
+    "received_delegation_record",
+    "role_record",
+    "token_record",
+    "user_record",
+]
+
+Record = dict[str, object]
+
+
+def prefix_record(p: Prefix) -> Record:
+    return {
+        "id": p.id,
+        "account_id": p.account_id,
+        "cidr": str(p.cidr),
+        "asn": p.asn,
+        "description": p.description,
+        "approved": p.approved,
+        "loa_document_id": p.loa_document_id,
+        "delegate_loa_creation": p.delegate_loa_creation,
+        "on_demand_enabled": p.on_demand_enabled,
+        "on_demand_locked": p.on_demand_locked,
+        "advertised": p.advertised,
+        "advertised_modified_at": rfc3339(p.advertised_modified_at),
+        "irr_validation_state": p.irr_validation_state,
+        "rpki_validation_state": p.rpki_validation_state,
+        "ownership_validation_state": p.ownership_validation_state,
+        "ownership_validation_token": p.ownership_validation_token,
+        "created_at": rfc3339(p.created_at),
+        "modified_at": rfc3339(p.modified_at),
+    }
+
+
+def delegation_record(d: Delegation) -> Record:
+    return {
+        "id": d.id,
+        "cidr": str(d.cidr),
+        "delegated_account_id": d.delegated_account_id,
+        "parent_prefix_id": d.prefix_id,
+        "created_at": rfc3339(d.created_at),
+        "modified_at": rfc3339(d.modified_at),
+    }
+
+
+def received_delegation_record(r: ReceivedDelegation) -> Record:
+    return {
+        **delegation_record(r.delegation),
+        "owner_account_id": r.delegation.owner_account_id,
+        "parent_prefix_cidr": str(r.parent_cidr),
+    }
+
+
+def account_record(a: Account) -> Record:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "type": a.type,
+        "created_on": rfc3339(a.created_at),
+        "settings": {"enforce_twofactor": False, "abuse_contact_email": None},
+    }
+
+
+def role_record(r: Role) -> Record:
+    perms = {p.value for p in r.permissions}
+    grant = {
+        key: {"read": f"{key}.read" in perms, "write": f"{key}.write" in perms}
+        for key in ("account", "members", "addressing", "audit")
+    }
+    return {
+        "id": r.id,
+        "name": r.name,
+        "description": r.description,
+        "permissions": {
+            "organization": {"read": grant["account"]["read"], "write": grant["members"]["write"]},
+            "addressing": grant["addressing"],
+            "audit_logs": grant["audit"],
+            "members": grant["members"],
+        },
+    }
+
+
+def member_record(m: Membership) -> Record:
+    roles = [role_record(r) for rid in m.role_ids if (r := role_by_id(rid)) is not None]
+    return {
+        "id": m.id,
+        "email": m.user_email,
+        "status": m.status,
+        "roles": roles,
+        "policies": [],
+        "user": {
+            "id": m.user_id,
+            "email": m.user_email,
+            "first_name": None,
+            "last_name": None,
+            "two_factor_authentication_enabled": False,
+        },
+    }
+
+
+def user_record(u: User) -> Record:
+    return {
+        "id": u.id,
+        "email": u.email,
+        "first_name": None,
+        "last_name": None,
+        "username": u.email,
+        "two_factor_authentication_enabled": False,
+        "suspended": False,
+        "operator": u.is_operator,
+        "created_on": rfc3339(u.created_at),
+    }
+
+
+def token_record(t: ApiToken) -> Record:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "status": t.status,
+        "issued_on": rfc3339(t.issued_on),
+        "modified_on": rfc3339(t.modified_on),
+        "last_used_on": rfc3339(t.last_used_on),
+        "not_before": rfc3339(t.not_before),
+        "expires_on": rfc3339(t.expires_on),
+        "policies": [],
+    }
+
+
+ALL_ROLE_RECORDS = tuple(role_record(r) for r in ROLES)

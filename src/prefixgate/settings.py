@@ -1,0 +1,49 @@
+"""The one typed Settings object. Read from the environment (prefix PREFIXGATE_) and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+__all__ = ["DEFAULT_DATABASE_URL", "Settings"]
+
+DEFAULT_DATABASE_URL = "sqlite:///./prefixgate.db"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    allow_non_public_prefixes: bool = False
+    max_body_bytes: int = 256 * 1024
+    statement_timeout_ms: int = 15_000
+    connect_timeout_s: int = 5
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from PREFIXGATE_* variables; unset ones keep their defaults."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            return env.get(f"PREFIXGATE_{name}")
+
+        s = cls()
+        if (v := get("DATABASE_URL")) is not None:
+            s = replace(s, database_url=v)
+        if (v := get("ALLOW_NON_PUBLIC_PREFIXES")) is not None:
+            s = replace(s, allow_non_public_prefixes=v.strip().lower() in _TRUE)
+        if (v := get("MAX_BODY_BYTES")) is not None:
+            s = replace(s, max_body_bytes=int(v))
+        if (v := get("STATEMENT_TIMEOUT_MS")) is not None:
+            s = replace(s, statement_timeout_ms=int(v))
+        if (v := get("CONNECT_TIMEOUT_S")) is not None:
+            s = replace(s, connect_timeout_s=int(v))
+        if (v := get("LOG_LEVEL")) is not None:
+            s = replace(s, log_level=v.upper())
+        return s
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the given fields changed; `None` values are ignored (unset CLI flags)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
