@@ -75,8 +75,14 @@ def serve(
     os.environ["PREFIXGATE_DATABASE_URL"] = settings.database_url
     os.environ["PREFIXGATE_ALLOW_NON_PUBLIC_PREFIXES"] = "1" if settings.allow_non_public_prefixes else "0"
     uvicorn.run(
-        "prefixgate.api.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
-        log_level="warning", access_log=False, timeout_graceful_shutdown=10,
+        "prefixgate.api.asgi:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
     )
 
 
@@ -111,8 +117,13 @@ def create_user(
     def act() -> dict[str, Any]:
         db = open_database(_settings(database_url))
         user, key = identity.create_user(db, Actor.cli(), email, password=password, operator=operator)
-        return {"id": user.id, "email": user.email, "api_key": key, "operator": user.is_operator,
-                "created_on": rfc3339(user.created_at)}
+        return {
+            "id": user.id,
+            "email": user.email,
+            "api_key": key,
+            "operator": user.is_operator,
+            "created_on": rfc3339(user.created_at),
+        }
 
     _run(act)
 
@@ -124,9 +135,11 @@ def create_account(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an account → {"id", "name", ...}."""
-    _run(lambda: account_record(
-        identity.create_account(open_database(_settings(database_url)), Actor.cli(), name, owner_email=owner_email)
-    ))
+    _run(
+        lambda: account_record(
+            identity.create_account(open_database(_settings(database_url)), Actor.cli(), name, owner_email=owner_email)
+        )
+    )
 
 
 @admin.command("add-member")
@@ -137,9 +150,11 @@ def add_member(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Add a user to an account → the member."""
-    _run(lambda: member_record(
-        identity.add_member(open_database(_settings(database_url)), Actor.cli(), account_id, email, [role])
-    ))
+    _run(
+        lambda: member_record(
+            identity.add_member(open_database(_settings(database_url)), Actor.cli(), account_id, email, [role])
+        )
+    )
 
 
 @admin.command("create-token")

@@ -41,7 +41,7 @@ def error_response(status: int, code: int, message: str, headers: dict[str, str]
 def _status_of(exc: DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 400
 
 

@@ -25,8 +25,13 @@ async def _send_error(send: Send, status: int, code: int, message: str) -> None:
     body = json.dumps(
         {"success": False, "errors": [{"code": code, "message": message}], "messages": [], "result": None}
     ).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -95,7 +100,13 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info("request.completed", extra={
-                "request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),
-                "status": status["code"], "ms": round((time.perf_counter() - started) * 1000, 2),
-            })
+            log.info(
+                "request.completed",
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status["code"],
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )

@@ -40,8 +40,13 @@ ROLES: Final[tuple[Role, ...]] = (
         name="IP Prefixes: Write",
         description="Can view and edit IP prefixes and their delegations.",
         permissions=frozenset(
-            {Permission.ACCOUNT_READ, Permission.MEMBERS_READ, Permission.ADDRESSING_READ,
-             Permission.ADDRESSING_WRITE, Permission.AUDIT_READ}
+            {
+                Permission.ACCOUNT_READ,
+                Permission.MEMBERS_READ,
+                Permission.ADDRESSING_READ,
+                Permission.ADDRESSING_WRITE,
+                Permission.AUDIT_READ,
+            }
         ),
     ),
     Role(

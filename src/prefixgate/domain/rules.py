@@ -104,8 +104,9 @@ def check_prefix_deletable(prefix: Prefix, delegation_count: int) -> None:
     if delegation_count:
         reasons.append(f"it has {delegation_count} delegation(s); delete them first")
     if reasons:
-        raise Conflict(f"prefix {prefix.cidr} cannot be deleted: " + " and ".join(reasons),
-                       code=Code.PREFIX_NOT_DELETABLE)
+        raise Conflict(
+            f"prefix {prefix.cidr} cannot be deleted: " + " and ".join(reasons), code=Code.PREFIX_NOT_DELETABLE
+        )
 
 
 def decide_ip_access(

@@ -17,11 +17,11 @@ def account_audit_log(
 ) -> Page[AuditEvent]:
     actor.require(account_id, Permission.AUDIT_READ)
     with db.read() as uow:
-        return uow.audit.list("account", account_id, page, newest_first=newest_first)
+        return uow.audit.page("account", account_id, page, newest_first=newest_first)
 
 
 def user_audit_log(db: Database, actor: Actor, page: PageRequest, *, newest_first: bool = True) -> Page[AuditEvent]:
     if actor.user is None:
         raise Unauthenticated("a user is required", code=Code.AUTHENTICATION_ERROR)
     with db.read() as uow:
-        return uow.audit.list("user", actor.user.id, page, newest_first=newest_first)
+        return uow.audit.page("user", actor.user.id, page, newest_first=newest_first)

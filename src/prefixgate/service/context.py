@@ -72,9 +72,7 @@ class Actor:
         if not self.is_member(account_id):
             raise AccessDenied("you are not a member of this account", code=Code.FORBIDDEN)
         if not self.may(account_id, permission):
-            raise AccessDenied(
-                f"your role in this account does not grant {permission.value}", code=Code.FORBIDDEN
-            )
+            raise AccessDenied(f"your role in this account does not grant {permission.value}", code=Code.FORBIDDEN)
 
     def require_operator(self) -> None:
         if not self.is_operator:
@@ -117,5 +115,6 @@ def record(
         for kind, owner_id in dict.fromkeys(owners)
     ]
     uow.audit.add_many(events)
-    _audit_log.info(action, extra={"resource_id": resource_id, "actor_id": user.id if user else None,
-                                   "interface": actor.interface})
+    _audit_log.info(
+        action, extra={"resource_id": resource_id, "actor_id": user.id if user else None, "interface": actor.interface}
+    )

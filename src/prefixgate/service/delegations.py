@@ -48,13 +48,25 @@ def create_delegation(
         check_delegation(prefix, net, delegated_account_id, uow.delegations.with_cidr(prefix.id, net))
         now = utcnow()
         delegation = Delegation(
-            id=new_id(), prefix_id=prefix.id, owner_account_id=account_id, cidr=net,
-            delegated_account_id=delegated_account_id, created_at=now, modified_at=now,
+            id=new_id(),
+            prefix_id=prefix.id,
+            owner_account_id=account_id,
+            cidr=net,
+            delegated_account_id=delegated_account_id,
+            created_at=now,
+            modified_at=now,
         )
         uow.delegations.add(delegation)
-        record(uow, actor, "delegation.created", resource_type="delegation", resource_id=delegation.id,
-               owners=[("account", account_id), ("account", delegated_account_id)],
-               new=delegation_record(delegation), metadata={"prefix_cidr": str(prefix.cidr)})
+        record(
+            uow,
+            actor,
+            "delegation.created",
+            resource_type="delegation",
+            resource_id=delegation.id,
+            owners=[("account", account_id), ("account", delegated_account_id)],
+            new=delegation_record(delegation),
+            metadata={"prefix_cidr": str(prefix.cidr)},
+        )
         uow.commit()
     return delegation
 
@@ -66,7 +78,7 @@ def list_delegations(
     with db.read() as uow:
         if uow.prefixes.get(account_id, prefix_id) is None:
             raise NotFound("prefix not found", code=Code.NOT_FOUND)
-        return uow.delegations.list(prefix_id, page)
+        return uow.delegations.page(prefix_id, page)
 
 
 def delete_delegation(db: Database, actor: Actor, account_id: str, prefix_id: str, delegation_id: str) -> Delegation:
@@ -78,9 +90,16 @@ def delete_delegation(db: Database, actor: Actor, account_id: str, prefix_id: st
         if delegation is None:
             raise NotFound("delegation not found", code=Code.NOT_FOUND)
         uow.delegations.delete(delegation.id)
-        record(uow, actor, "delegation.deleted", resource_type="delegation", resource_id=delegation.id,
-               owners=[("account", account_id), ("account", delegation.delegated_account_id)],
-               old=delegation_record(delegation), metadata={"prefix_cidr": str(prefix.cidr) if prefix else None})
+        record(
+            uow,
+            actor,
+            "delegation.deleted",
+            resource_type="delegation",
+            resource_id=delegation.id,
+            owners=[("account", account_id), ("account", delegation.delegated_account_id)],
+            old=delegation_record(delegation),
+            metadata={"prefix_cidr": str(prefix.cidr) if prefix else None},
+        )
         uow.commit()
     return delegation
 

@@ -72,12 +72,23 @@ def create_account(db: Database, actor: Actor, name: str, *, owner_email: str | 
         uow.accounts.add(account)
         if owner is not None:
             member = Membership(
-                id=new_id(), account_id=account.id, user_id=owner.id, user_email=owner.email,
-                role_ids=(ADMINISTRATOR.id,), created_at=account.created_at,
+                id=new_id(),
+                account_id=account.id,
+                user_id=owner.id,
+                user_email=owner.email,
+                role_ids=(ADMINISTRATOR.id,),
+                created_at=account.created_at,
             )
             uow.members.add(member)
-            record(uow, actor, "member.created", resource_type="member", resource_id=member.id,
-                   owners=[("account", account.id)], new=member_record(member))
+            record(
+                uow,
+                actor,
+                "member.created",
+                resource_type="member",
+                resource_id=member.id,
+                owners=[("account", account.id)],
+                new=member_record(member),
+            )
         uow.commit()
     return account
 
@@ -134,7 +145,7 @@ def resolve_role_ids(roles: Sequence[str]) -> tuple[str, ...]:
 def list_members(db: Database, actor: Actor, account_id: str, page: PageRequest) -> Page[Membership]:
     actor.require(account_id, Permission.MEMBERS_READ)
     with db.read() as uow:
-        return uow.members.list(account_id, page)
+        return uow.members.page(account_id, page)
 
 
 def get_member(db: Database, actor: Actor, account_id: str, member_id: str) -> Membership:
@@ -167,14 +178,30 @@ def add_member(
         if uow.members.of_user_in(account_id, user.id) is not None:
             raise Conflict(f"{email} is already a member of this account", code=Code.MEMBER_EXISTS)
         member = Membership(
-            id=new_id(), account_id=account_id, user_id=user.id, user_email=user.email, role_ids=role_ids,
-            created_at=utcnow(), status=status,
+            id=new_id(),
+            account_id=account_id,
+            user_id=user.id,
+            user_email=user.email,
+            role_ids=role_ids,
+            created_at=utcnow(),
+            status=status,
         )
         uow.members.add(member)
-        record(uow, actor, "member.created", resource_type="member", resource_id=member.id,
-               owners=[("account", account_id)], new=member_record(member))
+        record(
+            uow,
+            actor,
+            "member.created",
+            resource_type="member",
+            resource_id=member.id,
+            owners=[("account", account_id)],
+            new=member_record(member),
+        )
         uow.commit()
     return member
+
+
+def _is_admin(member: Membership) -> bool:
+    return Permission.MEMBERS_WRITE in permissions_of(member.role_ids)
 
 
 def delete_member(db: Database, actor: Actor, account_id: str, member_id: str) -> Membership:
@@ -189,12 +216,21 @@ def delete_member(db: Database, actor: Actor, account_id: str, member_id: str) -
         member = uow.members.get(account_id, member_id)
         if member is None:
             raise NotFound("member not found", code=Code.NOT_FOUND)
-        if Permission.MEMBERS_WRITE in permissions_of(member.role_ids):
-            admins = [m for m in uow.members.all_in(account_id) if Permission.MEMBERS_WRITE in permissions_of(m.role_ids)]
+        if _is_admin(member):
+            admins = [
+                m for m in uow.members.all_in(account_id) if Permission.MEMBERS_WRITE in permissions_of(m.role_ids)
+            ]
             if len(admins) <= 1:
                 raise Conflict("cannot remove the account's last Administrator", code=Code.LAST_ADMINISTRATOR)
         uow.members.delete(member.id)
-        record(uow, actor, "member.deleted", resource_type="member", resource_id=member.id,
-               owners=[("account", account_id)], old=member_record(member))
+        record(
+            uow,
+            actor,
+            "member.deleted",
+            resource_type="member",
+            resource_id=member.id,
+            owners=[("account", account_id)],
+            old=member_record(member),
+        )
         uow.commit()
     return member

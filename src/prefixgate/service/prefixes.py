@@ -66,8 +66,15 @@ def create_prefix(
     _check_description(description)
     now = utcnow()
     prefix = Prefix(
-        id=new_id(), account_id=account_id, cidr=net, asn=asn, description=description, approved="P",
-        created_at=now, modified_at=now, loa_document_id=loa_document_id,
+        id=new_id(),
+        account_id=account_id,
+        cidr=net,
+        asn=asn,
+        description=description,
+        approved="P",
+        created_at=now,
+        modified_at=now,
+        loa_document_id=loa_document_id,
         delegate_loa_creation=delegate_loa_creation,
         ownership_validation_token=secrets.token_hex(16),
     )
@@ -75,8 +82,15 @@ def create_prefix(
         uow.prefixes.lock_space(net.version)
         check_prefix_overlap(net, uow.prefixes.overlapping(net))
         uow.prefixes.add(prefix)
-        record(uow, actor, "prefix.created", resource_type="prefix", resource_id=prefix.id,
-               owners=[("account", account_id)], new=prefix_record(prefix))
+        record(
+            uow,
+            actor,
+            "prefix.created",
+            resource_type="prefix",
+            resource_id=prefix.id,
+            owners=[("account", account_id)],
+            new=prefix_record(prefix),
+        )
         uow.commit()
     return prefix
 
@@ -84,7 +98,7 @@ def create_prefix(
 def list_prefixes(db: Database, actor: Actor, account_id: str, page: PageRequest) -> Page[Prefix]:
     actor.require(account_id, Permission.ADDRESSING_READ)
     with db.read() as uow:
-        return uow.prefixes.list(account_id, page)
+        return uow.prefixes.page(account_id, page)
 
 
 def get_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str) -> Prefix:
@@ -100,8 +114,16 @@ def edit_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str, *, 
         before = _owned(uow, account_id, prefix_id, for_update=True)
         after = dataclasses.replace(before, description=description, modified_at=utcnow())
         uow.prefixes.update(after)
-        record(uow, actor, "prefix.updated", resource_type="prefix", resource_id=prefix_id,
-               owners=[("account", account_id)], old=prefix_record(before), new=prefix_record(after))
+        record(
+            uow,
+            actor,
+            "prefix.updated",
+            resource_type="prefix",
+            resource_id=prefix_id,
+            owners=[("account", account_id)],
+            old=prefix_record(before),
+            new=prefix_record(after),
+        )
         uow.commit()
     return after
 
@@ -117,12 +139,23 @@ def validate_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str)
         if before.is_approved:
             return before
         after = dataclasses.replace(
-            before, irr_validation_state="pending", rpki_validation_state="pending",
-            ownership_validation_state="pending", modified_at=utcnow(),
+            before,
+            irr_validation_state="pending",
+            rpki_validation_state="pending",
+            ownership_validation_state="pending",
+            modified_at=utcnow(),
         )
         uow.prefixes.update(after)
-        record(uow, actor, "prefix.validation_requested", resource_type="prefix", resource_id=prefix_id,
-               owners=[("account", account_id)], old=prefix_record(before), new=prefix_record(after))
+        record(
+            uow,
+            actor,
+            "prefix.validation_requested",
+            resource_type="prefix",
+            resource_id=prefix_id,
+            owners=[("account", account_id)],
+            old=prefix_record(before),
+            new=prefix_record(after),
+        )
         uow.commit()
     return after
 
@@ -135,12 +168,24 @@ def approve_prefix(db: Database, actor: Actor, prefix_id: str) -> Prefix:
         if before is None:
             raise NotFound("prefix not found", code=Code.NOT_FOUND)
         after = dataclasses.replace(
-            before, approved="V", irr_validation_state="valid", rpki_validation_state="valid",
-            ownership_validation_state="valid", modified_at=utcnow(),
+            before,
+            approved="V",
+            irr_validation_state="valid",
+            rpki_validation_state="valid",
+            ownership_validation_state="valid",
+            modified_at=utcnow(),
         )
         uow.prefixes.update(after)
-        record(uow, actor, "prefix.approved", resource_type="prefix", resource_id=prefix_id,
-               owners=[("account", before.account_id)], old=prefix_record(before), new=prefix_record(after))
+        record(
+            uow,
+            actor,
+            "prefix.approved",
+            resource_type="prefix",
+            resource_id=prefix_id,
+            owners=[("account", before.account_id)],
+            old=prefix_record(before),
+            new=prefix_record(after),
+        )
         uow.commit()
     return after
 
@@ -156,7 +201,14 @@ def delete_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str) -
         prefix = _owned(uow, account_id, prefix_id, for_update=True)
         check_prefix_deletable(prefix, uow.delegations.count(prefix.id))
         uow.prefixes.delete(prefix.id)
-        record(uow, actor, "prefix.deleted", resource_type="prefix", resource_id=prefix_id,
-               owners=[("account", account_id)], old=prefix_record(prefix))
+        record(
+            uow,
+            actor,
+            "prefix.deleted",
+            resource_type="prefix",
+            resource_id=prefix_id,
+            owners=[("account", account_id)],
+            old=prefix_record(prefix),
+        )
         uow.commit()
     return prefix

@@ -42,7 +42,7 @@ def create_token(
     if policies:
         raise InvalidInput(
             "scoped token policies are not supported yet: a token acts with its user's memberships; "
-            "send \"policies\": []",
+            'send "policies": []',
             code=Code.TOKEN_POLICIES_UNSUPPORTED,
         )
     name = name.strip()
@@ -53,20 +53,33 @@ def create_token(
     value = new_token_value()
     now = utcnow()
     token = ApiToken(
-        id=new_id(), user_id=owner.id, name=name, status="active", issued_on=now, modified_on=now,
-        not_before=not_before, expires_on=expires_on,
+        id=new_id(),
+        user_id=owner.id,
+        name=name,
+        status="active",
+        issued_on=now,
+        modified_on=now,
+        not_before=not_before,
+        expires_on=expires_on,
     )
     with db.write() as uow:
         uow.tokens.add(token, token_hash=digest(value))
-        record(uow, actor, "token.created", resource_type="token", resource_id=token.id,
-               owners=[("user", owner.id)], new=token_record(token))
+        record(
+            uow,
+            actor,
+            "token.created",
+            resource_type="token",
+            resource_id=token.id,
+            owners=[("user", owner.id)],
+            new=token_record(token),
+        )
         uow.commit()
     return token, value
 
 
 def list_tokens(db: Database, actor: Actor, page: PageRequest) -> Page[ApiToken]:
     with db.read() as uow:
-        return uow.tokens.list(_user(actor).id, page)
+        return uow.tokens.page(_user(actor).id, page)
 
 
 def get_token(db: Database, actor: Actor, token_id: str) -> ApiToken:
@@ -85,8 +98,15 @@ def delete_token(db: Database, actor: Actor, token_id: str) -> ApiToken:
         if token is None:
             raise NotFound("token not found", code=Code.NOT_FOUND)
         uow.tokens.delete(token.id)
-        record(uow, actor, "token.deleted", resource_type="token", resource_id=token.id,
-               owners=[("user", user.id)], old=token_record(token))
+        record(
+            uow,
+            actor,
+            "token.deleted",
+            resource_type="token",
+            resource_id=token.id,
+            owners=[("user", user.id)],
+            old=token_record(token),
+        )
         uow.commit()
     return token
 

@@ -26,7 +26,11 @@ def make_engine(url: str, *, statement_timeout_ms: int = 15_000, connect_timeout
         "options": f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={statement_timeout_ms}",
     }
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=connect_timeout_s,
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=connect_timeout_s,
         connect_args=connect_args,
     )
 

@@ -26,8 +26,14 @@ def create_prefix(
 ) -> dict[str, object]:
     """Onboard a prefix. It starts pending (`approved: "P"`) until an operator approves it."""
     prefix = prefixes.create_prefix(
-        db, actor, account_id, body.cidr, asn=body.asn, description=body.description,
-        loa_document_id=body.loa_document_id, delegate_loa_creation=body.delegate_loa_creation,
+        db,
+        actor,
+        account_id,
+        body.cidr,
+        asn=body.asn,
+        description=body.description,
+        loa_document_id=body.loa_document_id,
+        delegate_loa_creation=body.delegate_loa_creation,
         allow_non_public=settings.allow_non_public_prefixes,
     )
     return ok(prefix_record(prefix))

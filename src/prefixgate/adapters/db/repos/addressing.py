@@ -18,33 +18,58 @@ _SPACE_LOCK = 0x70676174
 
 def _prefix(r: Any) -> Prefix:
     return Prefix(
-        id=r.id, account_id=r.account_id, cidr=ipaddress.ip_network(r.cidr), asn=r.asn, description=r.description,
-        approved=r.approved, created_at=r.created_at, modified_at=r.modified_at, loa_document_id=r.loa_document_id,
-        delegate_loa_creation=bool(r.delegate_loa_creation), on_demand_enabled=bool(r.on_demand_enabled),
-        on_demand_locked=bool(r.on_demand_locked), advertised=r.advertised,
-        advertised_modified_at=r.advertised_modified_at, irr_validation_state=r.irr_validation_state,
-        rpki_validation_state=r.rpki_validation_state, ownership_validation_state=r.ownership_validation_state,
+        id=r.id,
+        account_id=r.account_id,
+        cidr=ipaddress.ip_network(r.cidr),
+        asn=r.asn,
+        description=r.description,
+        approved=r.approved,
+        created_at=r.created_at,
+        modified_at=r.modified_at,
+        loa_document_id=r.loa_document_id,
+        delegate_loa_creation=bool(r.delegate_loa_creation),
+        on_demand_enabled=bool(r.on_demand_enabled),
+        on_demand_locked=bool(r.on_demand_locked),
+        advertised=r.advertised,
+        advertised_modified_at=r.advertised_modified_at,
+        irr_validation_state=r.irr_validation_state,
+        rpki_validation_state=r.rpki_validation_state,
+        ownership_validation_state=r.ownership_validation_state,
         ownership_validation_token=r.ownership_validation_token,
     )
 
 
 def _prefix_values(p: Prefix) -> dict[str, Any]:
     return {
-        "account_id": p.account_id, "cidr": str(p.cidr), "asn": p.asn, "description": p.description,
-        "approved": p.approved, "loa_document_id": p.loa_document_id,
-        "delegate_loa_creation": p.delegate_loa_creation, "on_demand_enabled": p.on_demand_enabled,
-        "on_demand_locked": p.on_demand_locked, "advertised": p.advertised,
-        "advertised_modified_at": p.advertised_modified_at, "irr_validation_state": p.irr_validation_state,
-        "rpki_validation_state": p.rpki_validation_state, "ownership_validation_state": p.ownership_validation_state,
-        "ownership_validation_token": p.ownership_validation_token, "created_at": p.created_at,
+        "account_id": p.account_id,
+        "cidr": str(p.cidr),
+        "asn": p.asn,
+        "description": p.description,
+        "approved": p.approved,
+        "loa_document_id": p.loa_document_id,
+        "delegate_loa_creation": p.delegate_loa_creation,
+        "on_demand_enabled": p.on_demand_enabled,
+        "on_demand_locked": p.on_demand_locked,
+        "advertised": p.advertised,
+        "advertised_modified_at": p.advertised_modified_at,
+        "irr_validation_state": p.irr_validation_state,
+        "rpki_validation_state": p.rpki_validation_state,
+        "ownership_validation_state": p.ownership_validation_state,
+        "ownership_validation_token": p.ownership_validation_token,
+        "created_at": p.created_at,
         "modified_at": p.modified_at,
     }
 
 
 def _delegation(r: Any) -> Delegation:
     return Delegation(
-        id=r.id, prefix_id=r.prefix_id, owner_account_id=r.owner_account_id, cidr=ipaddress.ip_network(r.cidr),
-        delegated_account_id=r.delegated_account_id, created_at=r.created_at, modified_at=r.modified_at,
+        id=r.id,
+        prefix_id=r.prefix_id,
+        owner_account_id=r.owner_account_id,
+        cidr=ipaddress.ip_network(r.cidr),
+        delegated_account_id=r.delegated_account_id,
+        created_at=r.created_at,
+        modified_at=r.modified_at,
     )
 
 
@@ -59,9 +84,11 @@ class SqlPrefixRepo:
 
     def add(self, prefix: Prefix) -> None:
         key = range_key(prefix.cidr)
-        self._c.execute(insert(prefixes).values(
-            id=prefix.id, family=key.family, start_key=key.start, end_key=key.end, **_prefix_values(prefix)
-        ))
+        self._c.execute(
+            insert(prefixes).values(
+                id=prefix.id, family=key.family, start_key=key.start, end_key=key.end, **_prefix_values(prefix)
+            )
+        )
 
     def get(self, account_id: str | None, prefix_id: str, *, for_update: bool = False) -> Prefix | None:
         q = select(prefixes).where(prefixes.c.id == prefix_id)
@@ -72,9 +99,11 @@ class SqlPrefixRepo:
         r = self._c.execute(q).first()
         return _prefix(r) if r else None
 
-    def list(self, account_id: str, page: PageRequest) -> Page[Prefix]:
-        q = select(prefixes).where(prefixes.c.account_id == account_id).order_by(
-            prefixes.c.family, prefixes.c.start_key
+    def page(self, account_id: str, page: PageRequest) -> Page[Prefix]:
+        q = (
+            select(prefixes)
+            .where(prefixes.c.account_id == account_id)
+            .order_by(prefixes.c.family, prefixes.c.start_key)
         )
         return paged(self._c, q, page, _prefix)
 
@@ -120,20 +149,31 @@ class SqlDelegationRepo:
 
     def add(self, d: Delegation) -> None:
         key = range_key(d.cidr)
-        self._c.execute(insert(delegations).values(
-            id=d.id, prefix_id=d.prefix_id, owner_account_id=d.owner_account_id,
-            delegated_account_id=d.delegated_account_id, family=key.family, start_key=key.start, end_key=key.end,
-            cidr=str(d.cidr), created_at=d.created_at, modified_at=d.modified_at,
-        ))
+        self._c.execute(
+            insert(delegations).values(
+                id=d.id,
+                prefix_id=d.prefix_id,
+                owner_account_id=d.owner_account_id,
+                delegated_account_id=d.delegated_account_id,
+                family=key.family,
+                start_key=key.start,
+                end_key=key.end,
+                cidr=str(d.cidr),
+                created_at=d.created_at,
+                modified_at=d.modified_at,
+            )
+        )
 
     def get(self, prefix_id: str, delegation_id: str) -> Delegation | None:
         q = select(delegations).where(delegations.c.prefix_id == prefix_id, delegations.c.id == delegation_id)
         r = self._c.execute(q).first()
         return _delegation(r) if r else None
 
-    def list(self, prefix_id: str, page: PageRequest) -> Page[Delegation]:
-        q = select(delegations).where(delegations.c.prefix_id == prefix_id).order_by(
-            delegations.c.start_key, delegations.c.end_key, delegations.c.id
+    def page(self, prefix_id: str, page: PageRequest) -> Page[Delegation]:
+        q = (
+            select(delegations)
+            .where(delegations.c.prefix_id == prefix_id)
+            .order_by(delegations.c.start_key, delegations.c.end_key, delegations.c.id)
         )
         return paged(self._c, q, page, _delegation)
 
@@ -159,12 +199,16 @@ class SqlDelegationRepo:
 
     def covering(self, prefix: Prefix, account_id: str, ip: IPAddress) -> list[ReceivedDelegation]:
         _, key = address_key(ip)
-        q = select(delegations).where(
-            delegations.c.prefix_id == prefix.id,
-            delegations.c.delegated_account_id == account_id,
-            delegations.c.start_key <= key,
-            delegations.c.end_key >= key,
-        ).order_by(delegations.c.start_key.desc(), delegations.c.id)
+        q = (
+            select(delegations)
+            .where(
+                delegations.c.prefix_id == prefix.id,
+                delegations.c.delegated_account_id == account_id,
+                delegations.c.start_key <= key,
+                delegations.c.end_key >= key,
+            )
+            .order_by(delegations.c.start_key.desc(), delegations.c.id)
+        )
         return [ReceivedDelegation(_delegation(r), prefix.cidr) for r in self._c.execute(q)]
 
 

@@ -22,15 +22,27 @@ def _account(r: Any) -> Account:
 
 def _member(r: Any) -> Membership:
     return Membership(
-        id=r.id, account_id=r.account_id, user_id=r.user_id, user_email=r.email,
-        role_ids=tuple(r.role_ids.split()), created_at=r.created_at, status=r.status,
+        id=r.id,
+        account_id=r.account_id,
+        user_id=r.user_id,
+        user_email=r.email,
+        role_ids=tuple(r.role_ids.split()),
+        created_at=r.created_at,
+        status=r.status,
     )
 
 
 def _token(r: Any) -> ApiToken:
     return ApiToken(
-        id=r.id, user_id=r.user_id, name=r.name, status=r.status, issued_on=r.issued_on,
-        modified_on=r.modified_on, last_used_on=r.last_used_on, not_before=r.not_before, expires_on=r.expires_on,
+        id=r.id,
+        user_id=r.user_id,
+        name=r.name,
+        status=r.status,
+        issued_on=r.issued_on,
+        modified_on=r.modified_on,
+        last_used_on=r.last_used_on,
+        not_before=r.not_before,
+        expires_on=r.expires_on,
     )
 
 
@@ -39,10 +51,16 @@ class SqlUserRepo:
         self._c = conn
 
     def add(self, user: User, *, password_hash: str | None, api_key_hash: str) -> None:
-        self._c.execute(insert(users).values(
-            id=user.id, email=user.email, is_operator=user.is_operator, created_at=user.created_at,
-            password_hash=password_hash, api_key_hash=api_key_hash,
-        ))
+        self._c.execute(
+            insert(users).values(
+                id=user.id,
+                email=user.email,
+                is_operator=user.is_operator,
+                created_at=user.created_at,
+                password_hash=password_hash,
+                api_key_hash=api_key_hash,
+            )
+        )
 
     def get(self, user_id: str) -> User | None:
         r = self._c.execute(select(users).where(users.c.id == user_id)).first()
@@ -62,9 +80,9 @@ class SqlAccountRepo:
         self._c = conn
 
     def add(self, account: Account) -> None:
-        self._c.execute(insert(accounts).values(
-            id=account.id, name=account.name, type=account.type, created_at=account.created_at
-        ))
+        self._c.execute(
+            insert(accounts).values(id=account.id, name=account.name, type=account.type, created_at=account.created_at)
+        )
 
     def get(self, account_id: str) -> Account | None:
         r = self._c.execute(select(accounts).where(accounts.c.id == account_id)).first()
@@ -92,10 +110,16 @@ class SqlMembershipRepo:
         return select(*_MEMBER_COLUMNS).join(users, users.c.id == memberships.c.user_id)
 
     def add(self, member: Membership) -> None:
-        self._c.execute(insert(memberships).values(
-            id=member.id, account_id=member.account_id, user_id=member.user_id,
-            role_ids=" ".join(member.role_ids), status=member.status, created_at=member.created_at,
-        ))
+        self._c.execute(
+            insert(memberships).values(
+                id=member.id,
+                account_id=member.account_id,
+                user_id=member.user_id,
+                role_ids=" ".join(member.role_ids),
+                status=member.status,
+                created_at=member.created_at,
+            )
+        )
 
     def get(self, account_id: str, member_id: str) -> Membership | None:
         q = self._select().where(memberships.c.account_id == account_id, memberships.c.id == member_id)
@@ -110,9 +134,11 @@ class SqlMembershipRepo:
     def for_user(self, user_id: str) -> list[Membership]:
         return [_member(r) for r in self._c.execute(self._select().where(memberships.c.user_id == user_id))]
 
-    def list(self, account_id: str, page: PageRequest) -> Page[Membership]:
-        q = self._select().where(memberships.c.account_id == account_id).order_by(
-            memberships.c.created_at, memberships.c.id
+    def page(self, account_id: str, page: PageRequest) -> Page[Membership]:
+        q = (
+            self._select()
+            .where(memberships.c.account_id == account_id)
+            .order_by(memberships.c.created_at, memberships.c.id)
         )
         return paged(self._c, q, page, _member)
 
@@ -132,11 +158,20 @@ class SqlTokenRepo:
         self._c = conn
 
     def add(self, token: ApiToken, *, token_hash: str) -> None:
-        self._c.execute(insert(api_tokens).values(
-            id=token.id, user_id=token.user_id, name=token.name, token_hash=token_hash, status=token.status,
-            issued_on=token.issued_on, modified_on=token.modified_on, last_used_on=token.last_used_on,
-            not_before=token.not_before, expires_on=token.expires_on,
-        ))
+        self._c.execute(
+            insert(api_tokens).values(
+                id=token.id,
+                user_id=token.user_id,
+                name=token.name,
+                token_hash=token_hash,
+                status=token.status,
+                issued_on=token.issued_on,
+                modified_on=token.modified_on,
+                last_used_on=token.last_used_on,
+                not_before=token.not_before,
+                expires_on=token.expires_on,
+            )
+        )
 
     def by_hash(self, token_hash: str) -> ApiToken | None:
         r = self._c.execute(select(api_tokens).where(api_tokens.c.token_hash == token_hash)).first()
@@ -147,10 +182,8 @@ class SqlTokenRepo:
         r = self._c.execute(q).first()
         return _token(r) if r else None
 
-    def list(self, user_id: str, page: PageRequest) -> Page[ApiToken]:
-        q = select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(
-            api_tokens.c.issued_on, api_tokens.c.id
-        )
+    def page(self, user_id: str, page: PageRequest) -> Page[ApiToken]:
+        q = select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.issued_on, api_tokens.c.id)
         return paged(self._c, q, page, _token)
 
     def touch(self, token_id: str, when: datetime) -> None:
