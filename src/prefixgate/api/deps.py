@@ -54,9 +54,11 @@ CurrentActor = Annotated[Actor, Depends(_actor)]
 def paging(default: int, maximum: int) -> Any:
     """A dependency reading `page` and `per_page` (1..maximum) from the query string."""
 
+    # `maximum` is local to this call, so it must not appear in a (stringified) annotation:
+    # FastAPI could not resolve it and every request sending per_page would fail with 500.
     def _page(
         page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-        per_page: Annotated[int, Query(ge=1, le=maximum)] = default,
+        per_page: int = Query(default, ge=1, le=maximum),
     ) -> PageRequest:
         return PageRequest(page=page, per_page=per_page)
 
