@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -93,6 +93,13 @@ async def _integrity(_: Request, exc: Exception) -> JSONResponse:
     return error_response(409, Code.CONFLICT, "the change conflicts with a concurrent change; nothing was stored")
 
 
+async def _data(_: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the request carried (PostgreSQL: a NUL character, a string
+    # longer than its column ...). The client's input is at fault, not the database's health.
+    log.info("database.bad_value", extra={"error": type(exc).__name__})
+    return error_response(400, Code.INVALID_FIELD, "a value in the request cannot be stored (e.g. a NUL character)")
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("request.failed")
     return error_response(500, Code.INTERNAL_ERROR, "internal error; it has been logged")
@@ -103,7 +110,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _data)
     app.add_exception_handler(OperationalError, _database)
     app.add_exception_handler(PoolTimeout, _database)
-    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(InterfaceError, _database)
     app.add_exception_handler(Exception, _unexpected)

@@ -28,7 +28,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["accounts", "api_tokens", "audit_log", "delegations", "memberships", "metadata", "prefixes", "users"]
+__all__ = [
+    "POSTGRES_ONLY",
+    "accounts",
+    "api_tokens",
+    "audit_log",
+    "delegations",
+    "memberships",
+    "metadata",
+    "prefixes",
+    "users",
+]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -51,6 +61,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
+# Objects migration 0002 adds on PostgreSQL only (cidr columns, GiST index, exclusion constraint).
+# They are not part of `metadata`; schema comparisons skip them by these names.
+POSTGRES_ONLY = frozenset({"net", "ex_prefixes_no_overlap", "ix_delegations_net_gist"})
 
 metadata = MetaData(
     naming_convention={

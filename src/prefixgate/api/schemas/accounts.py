@@ -32,7 +32,7 @@ class CreateMember(BaseModel):
     model_config = ConfigDict(extra="ignore")
     email: StrictStr = Field(max_length=254)
     roles: list[StrictStr] = Field(min_length=1, max_length=20)
-    status: StrictStr = "accepted"
+    status: StrictStr = Field(default="accepted", max_length=16)
 
 
 class CreateToken(BaseModel):

@@ -6,9 +6,13 @@ from alembic import context
 from sqlalchemy import Connection
 
 from prefixgate.adapters.db.engine import make_engine
-from prefixgate.adapters.db.tables import metadata
+from prefixgate.adapters.db.tables import POSTGRES_ONLY, metadata
 
 config = context.config
+
+
+def _include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (reflected and name in POSTGRES_ONLY)
 
 
 def _run(connection: Connection) -> None:
@@ -17,6 +21,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -5,12 +5,20 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import Connection, cast, delete, func, insert, literal, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import CIDR, INET
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
+from ....domain.codes import Code
+from ....domain.errors import Conflict
 from ....domain.model import Delegation, Page, PageRequest, Prefix, ReceivedDelegation
 from ....domain.net import IPAddress, IPNetwork, address_key, range_key
 from ..tables import delegations, prefixes
 from ._paging import paged
+
+# PostgreSQL's generated cidr column (migration 0002), not part of the portable table description.
+_NET: ColumnElement[Any] = literal_column("prefixes.net")
 
 # An arbitrary constant naming prefixgate's advisory lock on the address space of one family.
 _SPACE_LOCK = 0x70676174
@@ -84,11 +92,17 @@ class SqlPrefixRepo:
 
     def add(self, prefix: Prefix) -> None:
         key = range_key(prefix.cidr)
-        self._c.execute(
-            insert(prefixes).values(
-                id=prefix.id, family=key.family, start_key=key.start, end_key=key.end, **_prefix_values(prefix)
-            )
+        stmt = insert(prefixes).values(
+            id=prefix.id, family=key.family, start_key=key.start, end_key=key.end, **_prefix_values(prefix)
         )
+        try:
+            self._c.execute(stmt)
+        except IntegrityError as exc:
+            if "ex_prefixes_no_overlap" in str(exc.orig):
+                raise Conflict(
+                    f"prefix {prefix.cidr} overlaps a prefix onboarded concurrently", code=Code.PREFIX_OVERLAP
+                ) from None
+            raise
 
     def get(self, account_id: str | None, prefix_id: str, *, for_update: bool = False) -> Prefix | None:
         q = select(prefixes).where(prefixes.c.id == prefix_id)
@@ -110,6 +124,9 @@ class SqlPrefixRepo:
     def overlapping(self, net: IPNetwork) -> list[Prefix]:
         """Prefixes sharing an address with `net`, in O(log n + k): prefixes never overlap one another,
         so only the last one starting at or before `net` can reach into it from the left."""
+        if self._postgres:  # the exclusion constraint's GiST index answers this directly
+            q = select(prefixes).where(_NET.op("&&")(cast(literal(str(net)), CIDR)))
+            return [_prefix(r) for r in self._c.execute(q)]
         key = range_key(net)
         same_family = prefixes.c.family == key.family
         inside = select(prefixes).where(same_family, prefixes.c.start_key.between(key.start, key.end))
@@ -126,6 +143,10 @@ class SqlPrefixRepo:
         return found
 
     def containing(self, ip: IPAddress) -> Prefix | None:
+        if self._postgres:
+            q = select(prefixes).where(_NET.op(">>=")(cast(literal(str(ip)), INET))).limit(1)
+            r = self._c.execute(q).first()
+            return _prefix(r) if r else None
         family, key = address_key(ip)
         q = (
             select(prefixes)
