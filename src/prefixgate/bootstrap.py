@@ -28,6 +28,7 @@ def open_database(settings: Settings, *, migrate: bool | None = None) -> SqlData
         settings.database_url,
         statement_timeout_ms=settings.statement_timeout_ms,
         connect_timeout_s=settings.connect_timeout_s,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
     if migrate is None:
         migrate = engine.dialect.name == "sqlite"

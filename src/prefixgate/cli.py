@@ -15,9 +15,9 @@ from .adapters.db.migrate import upgrade
 from .bootstrap import SchemaNotCurrent, open_database
 from .demo import load_demo
 from .domain.errors import DomainError
-from .service import identity, prefixes, tokens
+from .service import edge, identity, prefixes, tokens
 from .service.context import Actor, rfc3339
-from .service.records import account_record, member_record, prefix_record, token_record
+from .service.records import account_record, member_record, prefix_record, resolution_record, token_record
 from .settings import Settings
 
 app = typer.Typer(help="prefixgate: a control plane for BYOIP address space.", no_args_is_help=True)
@@ -89,7 +89,8 @@ def serve(
 @app.command()
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Apply pending schema migrations."""
-    engine = make_engine(_settings(database_url).database_url)
+    settings = _settings(database_url)
+    engine = make_engine(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     try:
         upgrade(engine)
     finally:
@@ -102,6 +103,22 @@ def demo_command(database_url: DatabaseUrl = None) -> None:
     """Load the docs' example (Account A owns 1.2.3.0/24, Account B, one user in both)."""
     db = open_database(_settings(database_url))
     print(load_demo(db, base_url="http://127.0.0.1:8080/client/v4"))
+
+
+@app.command()
+def resolve(
+    ip: Annotated[str, typer.Option(help="Edge address")],
+    port: Annotated[int, typer.Option(min=1, max=65535)],
+    protocol: Annotated[str, typer.Option(help="tcp or udp")] = "tcp",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Which app, zone and account receive a connection to that address, or exactly why none does."""
+
+    def act() -> dict[str, Any]:
+        _, resolution = edge.resolve(open_database(_settings(database_url)), Actor.cli(), ip, protocol, port)
+        return resolution_record(resolution)
+
+    _run(act)
 
 
 @admin.command("create-user")

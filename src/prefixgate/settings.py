@@ -19,6 +19,7 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     statement_timeout_ms: int = 15_000
     connect_timeout_s: int = 5
+    sqlite_busy_timeout_ms: int = 10_000
     log_level: str = "INFO"
 
     @classmethod
@@ -40,6 +41,8 @@ class Settings:
             s = replace(s, statement_timeout_ms=int(v))
         if (v := get("CONNECT_TIMEOUT_S")) is not None:
             s = replace(s, connect_timeout_s=int(v))
+        if (v := get("SQLITE_BUSY_TIMEOUT_MS")) is not None:
+            s = replace(s, sqlite_busy_timeout_ms=int(v))
         if (v := get("LOG_LEVEL")) is not None:
             s = replace(s, log_level=v.upper())
         return s

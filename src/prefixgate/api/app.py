@@ -10,7 +10,7 @@ from ..adapters.db.uow import SqlDatabase
 from ..settings import Settings
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
-from .routes import access, accounts, audit, delegations, health, prefixes, user
+from .routes import access, accounts, audit, bindings, delegations, edge, health, prefixes, spectrum, user, zones
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -33,10 +33,11 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
             settings.database_url,
             statement_timeout_ms=settings.statement_timeout_ms,
             connect_timeout_s=settings.connect_timeout_s,
+            sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
     )
     install_error_handlers(app)
-    for module in (accounts, user, prefixes, delegations, access, audit):
+    for module in (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -14,7 +14,7 @@ from ..service.auth import authenticate
 from ..service.context import Actor
 from ..settings import Settings
 
-__all__ = ["AccountPaging", "AddressingPaging", "AppSettings", "AuditPaging", "CurrentActor", "Db", "paging"]
+__all__ = ["AccountPaging", "AddressingPaging", "AppSettings", "AuditPaging", "CurrentActor", "Db", "Force", "paging"]
 
 
 def _db(request: Request) -> SqlDatabase:
@@ -70,3 +70,6 @@ def paging(default: int, maximum: int) -> Any:
 AccountPaging = Annotated[PageRequest, paging(20, 50)]
 AddressingPaging = Annotated[PageRequest, paging(1000, 1000)]
 AuditPaging = Annotated[PageRequest, paging(100, 1000)]
+
+# `?force=true` on deletions that would strand Spectrum apps: block them instead of refusing.
+Force = Annotated[bool, Query(description="Block dependent Spectrum apps instead of refusing")]

@@ -33,8 +33,15 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 }
 
 
-def error_response(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"success": False, "errors": [{"code": int(code), "message": message}], "messages": [], "result": None}
+def error_response(
+    status: int,
+    code: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: tuple[tuple[int, str], ...] = (),
+) -> JSONResponse:
+    errors = [{"code": int(c), "message": m} for c, m in ((code, message), *details)]
+    body = {"success": False, "errors": errors, "messages": [], "result": None}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -49,7 +56,7 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = _status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return error_response(status, exc.code, exc.message, headers)
+    return error_response(status, exc.code, exc.message, headers, exc.details)
 
 
 def _describe(errors: Any) -> tuple[int, str]:

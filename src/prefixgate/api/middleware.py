@@ -53,18 +53,27 @@ class BodyLimit:
                 return
         seen = 0
         started = False
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.limit:
+                    too_large = True
                     raise _TooLarge
             return msg
 
         async def tracking_send(msg: Message) -> None:
             nonlocal started
+            if too_large:
+                # The app caught _TooLarge itself (FastAPI turns any error while reading the body
+                # into "400 error parsing the body"): answer 413 in its place, and drop the rest.
+                if msg["type"] == "http.response.start" and not started:
+                    started = True
+                    await _send_error(send, 413, Code.REQUEST_TOO_LARGE, message)
+                return
             if msg["type"] == "http.response.start":
                 started = True
             await send(msg)

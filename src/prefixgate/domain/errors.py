@@ -20,11 +20,12 @@ class DomainError(Exception):
 
     code: int = 1000
 
-    def __init__(self, message: str, *, code: int | None = None) -> None:
+    def __init__(self, message: str, *, code: int | None = None, details: tuple[tuple[int, str], ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        self.details = details  # further (code, message) pairs, e.g. one per refused edge IP
 
 
 class InvalidInput(DomainError, ValueError):

@@ -22,6 +22,7 @@ __all__ = [
     "Prefix",
     "ReceivedDelegation",
     "User",
+    "Zone",
 ]
 
 T = TypeVar("T")
@@ -41,6 +42,19 @@ class Account:
     name: str
     created_at: datetime
     type: str = "standard"
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    id: str
+    account_id: str
+    name: str
+    created_on: datetime
+    modified_on: datetime
+    status: str = "active"
+    paused: bool = False
+    type: str = "full"
+    activated_on: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

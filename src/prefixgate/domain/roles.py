@@ -16,6 +16,10 @@ class Permission(StrEnum):
     ADDRESSING_READ = "addressing.read"
     ADDRESSING_WRITE = "addressing.write"
     AUDIT_READ = "audit.read"
+    ZONES_READ = "zones.read"
+    ZONES_WRITE = "zones.write"
+    SPECTRUM_READ = "spectrum.read"
+    SPECTRUM_WRITE = "spectrum.write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,29 +37,39 @@ ADMINISTRATOR: Final = Role(
     permissions=frozenset(Permission),
 )
 
+_BASE: Final = frozenset({Permission.ACCOUNT_READ, Permission.MEMBERS_READ, Permission.AUDIT_READ})
+
 ROLES: Final[tuple[Role, ...]] = (
     ADMINISTRATOR,
     Role(
         id="3d5a1e6b9f2c4d7a8e0b1c2d3e4f5a6b",
         name="IP Prefixes: Write",
         description="Can view and edit IP prefixes and their delegations.",
-        permissions=frozenset(
-            {
-                Permission.ACCOUNT_READ,
-                Permission.MEMBERS_READ,
-                Permission.ADDRESSING_READ,
-                Permission.ADDRESSING_WRITE,
-                Permission.AUDIT_READ,
-            }
-        ),
+        permissions=_BASE | {Permission.ADDRESSING_READ, Permission.ADDRESSING_WRITE},
     ),
     Role(
         id="7c9e2f4a1b3d5e6f8a0c2e4b6d8f0a1c",
         name="IP Prefixes: Read",
         description="Can view IP prefixes and their delegations.",
-        permissions=frozenset(
-            {Permission.ACCOUNT_READ, Permission.MEMBERS_READ, Permission.ADDRESSING_READ, Permission.AUDIT_READ}
-        ),
+        permissions=_BASE | {Permission.ADDRESSING_READ},
+    ),
+    Role(
+        id="9a1b3c5d7e9f1a3b5c7d9e1f3a5b7c9d",
+        name="Zone: Write",
+        description="Can view, create, edit and delete zones.",
+        permissions=_BASE | {Permission.ZONES_READ, Permission.ZONES_WRITE, Permission.SPECTRUM_READ},
+    ),
+    Role(
+        id="2b4d6f8a0c2e4a6c8e0a2c4e6a8c0e2a",
+        name="Spectrum: Write",
+        description="Can view zones and view, create, edit and delete Spectrum applications.",
+        permissions=_BASE | {Permission.ZONES_READ, Permission.SPECTRUM_READ, Permission.SPECTRUM_WRITE},
+    ),
+    Role(
+        id="4c6e8a0c2e4a6c8e0a2c4e6a8c0e2a4c",
+        name="Spectrum: Read",
+        description="Can view zones and Spectrum applications.",
+        permissions=_BASE | {Permission.ZONES_READ, Permission.SPECTRUM_READ},
     ),
 )
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from ..domain.codes import Code
 from ..domain.errors import InvalidInput, NotFound
-from ..domain.model import Delegation, IpAccess, Page, PageRequest, ReceivedDelegation
+from ..domain.model import Delegation, IpAccess, Page, PageRequest, Prefix, ReceivedDelegation
 from ..domain.net import parse_cidr, parse_ip
 from ..domain.roles import Permission
 from ..domain.rules import check_delegation, decide_ip_access
+from . import revocation
 from .context import Actor, new_id, record, utcnow
-from .ports import Database
+from .ports import Database, UnitOfWork
 from .records import delegation_record
+from .revocation import AffectedApp
 
 __all__ = [
     "create_delegation",
+    "delegation_impact",
     "delete_delegation",
     "ip_access",
     "list_delegations",
@@ -81,14 +84,42 @@ def list_delegations(
         return uow.delegations.page(prefix_id, page)
 
 
-def delete_delegation(db: Database, actor: Actor, account_id: str, prefix_id: str, delegation_id: str) -> Delegation:
-    """Remove a delegation. The delegatee loses the addresses at once, unless another grant covers them."""
+def _owned_delegation(
+    uow: UnitOfWork, account_id: str, prefix_id: str, delegation_id: str
+) -> tuple[Prefix, Delegation]:
+    prefix = uow.prefixes.get(account_id, prefix_id, for_update=True)
+    delegation = uow.delegations.get(prefix_id, delegation_id) if prefix is not None else None
+    if prefix is None or delegation is None:
+        raise NotFound("delegation not found", code=Code.NOT_FOUND)
+    return prefix, delegation
+
+
+def delegation_impact(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, delegation_id: str
+) -> tuple[Delegation, list[AffectedApp]]:
+    """What deleting the delegation would affect, without changing anything."""
+    actor.require(account_id, Permission.ADDRESSING_READ)
+    with db.read() as uow:
+        prefix, delegation = _owned_delegation(uow, account_id, prefix_id, delegation_id)
+        return delegation, revocation.delegation_impact(uow, prefix, delegation)
+
+
+def delete_delegation(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, delegation_id: str, *, force: bool = False
+) -> Delegation:
+    """Remove a delegation. The delegatee loses the addresses at once, unless another grant covers them.
+
+    Raises:
+        NotFound: not this account's delegation.
+        Conflict: the delegatee's Spectrum apps still use the addresses (unless force blocks them).
+    """
     actor.require(account_id, Permission.ADDRESSING_WRITE)
     with db.write() as uow:
-        prefix = uow.prefixes.get(account_id, prefix_id, for_update=True)
-        delegation = uow.delegations.get(prefix_id, delegation_id) if prefix is not None else None
-        if delegation is None:
-            raise NotFound("delegation not found", code=Code.NOT_FOUND)
+        prefix, delegation = _owned_delegation(uow, account_id, prefix_id, delegation_id)
+        uow.spectrum.lock_claims()
+        change = f"deleting delegation {delegation.id} ({delegation.cidr})"
+        affected = revocation.delegation_impact(uow, prefix, delegation)
+        revocation.enforce(uow, actor, affected, force=force, change=change, owner_account_id=account_id)
         uow.delegations.delete(delegation.id)
         record(
             uow,

@@ -14,6 +14,7 @@ from ..domain.rules import check_asn, check_prefix_cidr, check_prefix_deletable,
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import prefix_record
+from .revocation import enforce, prefix_impact
 
 __all__ = [
     "approve_prefix",
@@ -190,7 +191,7 @@ def approve_prefix(db: Database, actor: Actor, prefix_id: str) -> Prefix:
     return after
 
 
-def delete_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str) -> Prefix:
+def delete_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str, *, force: bool = False) -> Prefix:
     """Delete an unapproved prefix that has no delegations.
 
     Raises:
@@ -200,6 +201,11 @@ def delete_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str) -
     with db.write() as uow:
         prefix = _owned(uow, account_id, prefix_id, for_update=True)
         check_prefix_deletable(prefix, uow.delegations.count(prefix.id))
+        uow.spectrum.lock_claims()
+        change = f"deleting prefix {prefix.cidr}"
+        enforce(uow, actor, prefix_impact(uow, prefix), force=force, change=change, owner_account_id=account_id)
+        for binding in uow.bindings.for_prefix(prefix.id):
+            uow.bindings.delete(binding.id)
         uow.prefixes.delete(prefix.id)
         record(
             uow,

@@ -5,19 +5,26 @@ The API returns them and the audit log stores them, so both always agree.
 
 from __future__ import annotations
 
-from ..domain.model import Account, ApiToken, Delegation, Membership, Prefix, ReceivedDelegation, User
+from ..domain.bindings import Binding, Service
+from ..domain.model import Account, ApiToken, Delegation, Membership, Prefix, ReceivedDelegation, User, Zone
 from ..domain.roles import ROLES, Role, role_by_id
+from ..domain.spectrum import Resolution, SpectrumApp
 from .context import rfc3339
 
 __all__ = [
     "account_record",
+    "app_record",
+    "binding_record",
     "delegation_record",
     "member_record",
     "prefix_record",
     "received_delegation_record",
+    "resolution_record",
     "role_record",
+    "service_record",
     "token_record",
     "user_record",
+    "zone_record",
 ]
 
 Record = dict[str, object]
@@ -79,7 +86,7 @@ def role_record(r: Role) -> Record:
     perms = {p.value for p in r.permissions}
     grant = {
         key: {"read": f"{key}.read" in perms, "write": f"{key}.write" in perms}
-        for key in ("account", "members", "addressing", "audit")
+        for key in ("account", "members", "addressing", "audit", "zones", "spectrum")
     }
     return {
         "id": r.id,
@@ -90,6 +97,8 @@ def role_record(r: Role) -> Record:
             "addressing": grant["addressing"],
             "audit_logs": grant["audit"],
             "members": grant["members"],
+            "zones": grant["zones"],
+            "spectrum": grant["spectrum"],
         },
     }
 
@@ -141,3 +150,84 @@ def token_record(t: ApiToken) -> Record:
 
 
 ALL_ROLE_RECORDS = tuple(role_record(r) for r in ROLES)
+
+
+def zone_record(z: Zone) -> Record:
+    return {
+        "id": z.id,
+        "name": z.name,
+        "status": z.status,
+        "paused": z.paused,
+        "type": z.type,
+        "development_mode": 0,
+        "name_servers": [],
+        "original_name_servers": None,
+        "original_registrar": None,
+        "original_dnshost": None,
+        "created_on": rfc3339(z.created_on),
+        "modified_on": rfc3339(z.modified_on),
+        "activated_on": rfc3339(z.activated_on),
+        "account": {"id": z.account_id, "name": None},
+        "owner": {"id": None, "name": None, "type": None},
+        "meta": {"step": 4, "phishing_detected": False},
+        "plan": {"id": None, "name": None},
+        "permissions": [],
+    }
+
+
+def service_record(s: Service) -> Record:
+    return {"id": s.id, "name": s.name}
+
+
+def binding_record(b: Binding) -> Record:
+    return {
+        "id": b.id,
+        "cidr": str(b.cidr),
+        "service_id": b.service.id,
+        "service_name": b.service.name,
+        "provisioning": {"state": b.state},
+    }
+
+
+def app_record(a: SpectrumApp) -> Record:
+    edge: Record = (
+        {"type": "static", "ips": [str(ip) for ip in a.edge_ips.ips]}
+        if a.edge_ips.type == "static"
+        else {"type": "dynamic", "connectivity": a.edge_ips.connectivity or "all"}
+    )
+    out: Record = {
+        "id": a.id,
+        "protocol": str(a.protocol),
+        "dns": {"type": a.dns_type, "name": a.dns_name},
+        "traffic_type": a.traffic_type,
+        "edge_ips": edge,
+        "proxy_protocol": a.proxy_protocol,
+        "ip_firewall": a.ip_firewall,
+        "tls": a.tls,
+        "argo_smart_routing": a.argo_smart_routing,
+        "created_on": rfc3339(a.created_on),
+        "modified_on": rfc3339(a.modified_on),
+        "status": a.status,
+        "blocked_reason": a.blocked_reason,
+    }
+    if a.origin_direct:
+        out["origin_direct"] = list(a.origin_direct)
+    if a.origin_dns is not None:
+        out["origin_dns"] = {"name": a.origin_dns.name, "type": a.origin_dns.type, "ttl": a.origin_dns.ttl}
+        port = a.origin_port
+        out["origin_port"] = None if port is None else (port.start if port.start == port.end else str(port))
+    return out
+
+
+def resolution_record(r: Resolution) -> dict[str, object]:
+    app = r.app
+    return {
+        "served": r.served,
+        "kind": "spectrum_app" if app else None,
+        "id": app.id if app else None,
+        "account_id": app.account_id if app else None,
+        "zone_id": app.zone_id if app else None,
+        "origin": app.origin if app else None,
+        "reason": r.reason,
+        "message": r.message,
+    }

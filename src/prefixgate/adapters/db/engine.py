@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 __all__ = ["is_postgres", "make_engine"]
 
+# How long a SQLite writer waits for another's write lock before the request fails with 503.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
@@ -16,11 +17,17 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def make_engine(url: str, *, statement_timeout_ms: int = 15_000, connect_timeout_s: int = 5) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    statement_timeout_ms: int = 15_000,
+    connect_timeout_s: int = 5,
+    sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+) -> Engine:
     """Create an engine for `url` (sqlite:///… or postgresql+psycopg://…)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite(url)
+        return _sqlite(url, busy_timeout_ms=sqlite_busy_timeout_ms)
     connect_args: dict[str, Any] = {
         "connect_timeout": connect_timeout_s,
         "options": f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={statement_timeout_ms}",
@@ -35,8 +42,8 @@ def make_engine(url: str, *, statement_timeout_ms: int = 15_000, connect_timeout
     )
 
 
-def _sqlite(url: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+def _sqlite(url: str, *, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -47,7 +54,7 @@ def _sqlite(url: str) -> Engine:
             "journal_mode=WAL",
             "foreign_keys=ON",
             "synchronous=FULL",
-            f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            f"busy_timeout={int(busy_timeout_ms)}",
         ):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()

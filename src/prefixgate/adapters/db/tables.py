@@ -37,7 +37,11 @@ __all__ = [
     "memberships",
     "metadata",
     "prefixes",
+    "service_bindings",
+    "spectrum_app_ips",
+    "spectrum_apps",
     "users",
+    "zones",
 ]
 
 
@@ -62,9 +66,11 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# Objects migration 0002 adds on PostgreSQL only (cidr columns, GiST index, exclusion constraint).
+# Objects migrations add on PostgreSQL only (cidr columns, GiST index, exclusion constraints).
 # They are not part of `metadata`; schema comparisons skip them by these names.
-POSTGRES_ONLY = frozenset({"net", "ex_prefixes_no_overlap", "ix_delegations_net_gist"})
+POSTGRES_ONLY = frozenset(
+    {"net", "ex_prefixes_no_overlap", "ix_delegations_net_gist", "ex_spectrum_app_ips_no_overlap"}
+)
 
 metadata = MetaData(
     naming_convention={
@@ -204,4 +210,83 @@ audit_log = Table(
     Column("new_value", Text),
     Column("metadata", Text, nullable=False),
     Index("ix_audit_log_owner_seq", "owner_kind", "owner_id", "seq"),
+)
+
+zones = Table(
+    "zones",
+    metadata,
+    _id(primary_key=True),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(253), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("type", String(16), nullable=False),
+    Column("created_on", UtcDateTime, nullable=False),
+    Column("modified_on", UtcDateTime, nullable=False),
+    Column("activated_on", UtcDateTime),
+    Index("ix_zones_account_name", "account_id", "name"),
+)
+
+service_bindings = Table(
+    "service_bindings",
+    metadata,
+    _id(primary_key=True),
+    _id("prefix_id", ForeignKey("prefixes.id"), nullable=False),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("family", SmallInteger, nullable=False),
+    _key("start_key"),
+    _key("end_key"),
+    Column("cidr", String(64), nullable=False),
+    _id("service_id", nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("prefix_id", "cidr", name="uq_service_bindings_prefix_cidr"),
+    Index("ix_service_bindings_prefix_start", "prefix_id", "start_key"),
+)
+
+spectrum_apps = Table(
+    "spectrum_apps",
+    metadata,
+    _id(primary_key=True),
+    _id("zone_id", ForeignKey("zones.id"), nullable=False),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("dns_type", String(8), nullable=False),
+    Column("dns_name", String(253), nullable=False),
+    Column("protocol", String(32), nullable=False),
+    Column("traffic_type", String(8), nullable=False),
+    Column("edge_ips_type", String(8), nullable=False),
+    Column("edge_connectivity", String(8)),
+    Column("origin_direct", Text),  # JSON list of URIs
+    Column("origin_dns_name", String(253)),
+    Column("origin_dns_type", String(8)),
+    Column("origin_dns_ttl", Integer),
+    Column("origin_port", String(16)),
+    Column("proxy_protocol", String(8), nullable=False),
+    Column("ip_firewall", Boolean, nullable=False),
+    Column("tls", String(8)),
+    Column("argo_smart_routing", Boolean, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("blocked_reason", Text),
+    Column("created_on", UtcDateTime, nullable=False),
+    Column("modified_on", UtcDateTime, nullable=False),
+    Index("ix_spectrum_apps_zone_created", "zone_id", "created_on", "id"),
+)
+
+# One row per (app, static edge IP): the claims on (address, transport, ports).
+# `active` is false while the app is blocked: a blocked app keeps its row (so the edge can say
+# why it does not serve it) but no longer holds the address and ports against other apps.
+spectrum_app_ips = Table(
+    "spectrum_app_ips",
+    metadata,
+    _id("app_id", ForeignKey("spectrum_apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("ip", String(64), primary_key=True),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("family", SmallInteger, nullable=False),
+    _key("ip_key"),
+    Column("transport", String(3), nullable=False),
+    Column("port_start", Integer, nullable=False),
+    Column("port_end", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Index("ix_spectrum_app_ips_lookup", "family", "ip_key", "transport", "port_start"),
+    Index("ix_spectrum_app_ips_account", "account_id", "family", "ip_key"),
 )

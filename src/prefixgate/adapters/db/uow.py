@@ -11,6 +11,8 @@ from .engine import is_postgres
 from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
 from .repos.audit import SqlAuditRepo
 from .repos.identity import SqlAccountRepo, SqlMembershipRepo, SqlTokenRepo, SqlUserRepo
+from .repos.spectrum import SqlSpectrumRepo
+from .repos.zones import SqlBindingRepo, SqlZoneRepo
 
 __all__ = ["SqlDatabase", "SqlUnitOfWork"]
 
@@ -25,6 +27,9 @@ class SqlUnitOfWork:
         self.prefixes = SqlPrefixRepo(conn, postgres=postgres)
         self.delegations = SqlDelegationRepo(conn)
         self.audit = SqlAuditRepo(conn)
+        self.zones = SqlZoneRepo(conn)
+        self.bindings = SqlBindingRepo(conn)
+        self.spectrum = SqlSpectrumRepo(conn, postgres=postgres)
         self.committed = False
 
     def commit(self) -> None:

@@ -6,10 +6,12 @@ from fastapi import APIRouter
 
 from ...service import delegations
 from ...service.records import delegation_record, received_delegation_record
-from ..deps import AddressingPaging, CurrentActor, Db
+from ...service.revocation import AffectedApp
+from ..deps import AddressingPaging, CurrentActor, Db, Force
 from ..envelope import ok, ok_page
 from ..schemas.addressing import CreateDelegation, DelegationOut, ReceivedDelegationOut
 from ..schemas.common import Envelope, IdResult
+from ..schemas.zones import DelegationImpactOut
 from ._common import ERRORS
 
 router = APIRouter(prefix="/accounts/{account_id}/addressing", tags=["IP Prefix Delegations"], responses=ERRORS)
@@ -32,9 +34,30 @@ def create_delegation(
 
 @router.delete("/prefixes/{prefix_id}/delegations/{delegation_id}", response_model=Envelope[IdResult])
 def delete_delegation(
+    db: Db, actor: CurrentActor, account_id: str, prefix_id: str, delegation_id: str, force: Force = False
+) -> dict[str, object]:
+    """Delete a delegation. 409 lists the delegatee's apps that still use it, unless `force=true` blocks them."""
+    d = delegations.delete_delegation(db, actor, account_id, prefix_id, delegation_id, force=force)
+    return ok({"id": d.id})
+
+
+@router.get("/prefixes/{prefix_id}/delegations/{delegation_id}/impact", response_model=Envelope[DelegationImpactOut])
+def delegation_impact(
     db: Db, actor: CurrentActor, account_id: str, prefix_id: str, delegation_id: str
 ) -> dict[str, object]:
-    return ok({"id": delegations.delete_delegation(db, actor, account_id, prefix_id, delegation_id).id})
+    """Extension: what deleting this delegation would affect, without changing anything."""
+    d, affected = delegations.delegation_impact(db, actor, account_id, prefix_id, delegation_id)
+    return ok({"delegation_id": d.id, "affected_apps": [affected_record(a) for a in affected]})
+
+
+def affected_record(a: AffectedApp) -> dict[str, object]:
+    return {
+        "id": a.app.id,
+        "zone_id": a.app.zone_id,
+        "account_id": a.app.account_id,
+        "ips": [str(ip) for ip in a.ips],
+        "reason": a.reason,
+    }
 
 
 @router.get("/received_delegations", response_model=Envelope[list[ReceivedDelegationOut]])

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from ...service import prefixes
 from ...service.records import prefix_record
-from ..deps import AddressingPaging, AppSettings, CurrentActor, Db
+from ..deps import AddressingPaging, AppSettings, CurrentActor, Db, Force
 from ..envelope import ok, ok_page
 from ..schemas.addressing import CreatePrefix, EditPrefix, PrefixOut
 from ..schemas.common import Envelope
@@ -50,9 +50,11 @@ def edit_prefix(db: Db, actor: CurrentActor, account_id: str, prefix_id: str, bo
 
 
 @router.delete("/{prefix_id}", response_model=Envelope[None])
-def delete_prefix(db: Db, actor: CurrentActor, account_id: str, prefix_id: str) -> dict[str, object]:
+def delete_prefix(
+    db: Db, actor: CurrentActor, account_id: str, prefix_id: str, force: Force = False
+) -> dict[str, object]:
     """Delete a pending prefix without delegations; anything else is refused with 409."""
-    prefixes.delete_prefix(db, actor, account_id, prefix_id)
+    prefixes.delete_prefix(db, actor, account_id, prefix_id, force=force)
     return ok(None)
 
 

@@ -1,0 +1,30 @@
+"""/edge/resolve: who receives a connection to an address (operators)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from ...service import edge
+from ...service.records import resolution_record
+from ..deps import CurrentActor, Db
+from ..envelope import ok
+from ..schemas.common import Envelope
+from ..schemas.zones import ResolveOut
+from ._common import ERRORS
+
+router = APIRouter(prefix="/edge", tags=["Edge"], responses=ERRORS)
+
+
+@router.get("/resolve", response_model=Envelope[ResolveOut])
+def resolve(
+    db: Db,
+    actor: CurrentActor,
+    ip: Annotated[str, Query(max_length=64)],
+    port: Annotated[int, Query(ge=1, le=65535)],
+    protocol: Literal["tcp", "udp"] = "tcp",
+) -> dict[str, object]:
+    """Which app, zone and account receive a connection to (ip, protocol, port), or exactly why none does."""
+    _, resolution = edge.resolve(db, actor, ip, protocol, port)
+    return ok(resolution_record(resolution))

@@ -1,0 +1,138 @@
+"""Services and service bindings: which service a prefix's addresses are bound to."""
+
+from __future__ import annotations
+
+from ..domain.bindings import SERVICES, Binding, Service, check_new_binding, service_by_id
+from ..domain.codes import Code
+from ..domain.errors import InvalidInput, NotFound
+from ..domain.model import Prefix
+from ..domain.net import parse_cidr
+from ..domain.roles import Permission
+from .context import Actor, new_id, record, utcnow
+from .ports import Database, UnitOfWork
+from .records import binding_record
+from .revocation import binding_impact, enforce
+
+__all__ = ["create_binding", "delete_binding", "get_binding", "list_bindings", "list_services"]
+
+
+def list_services(actor: Actor, account_id: str) -> tuple[Service, ...]:
+    actor.require(account_id, Permission.ADDRESSING_READ)
+    return SERVICES
+
+
+def _prefix(uow: UnitOfWork, account_id: str, prefix_id: str, *, for_update: bool = False) -> Prefix:
+    prefix = uow.prefixes.get(account_id, prefix_id, for_update=for_update)
+    if prefix is None:
+        raise NotFound("prefix not found", code=Code.NOT_FOUND)
+    return prefix
+
+
+def list_bindings(db: Database, actor: Actor, account_id: str, prefix_id: str) -> list[Binding]:
+    actor.require(account_id, Permission.ADDRESSING_READ)
+    with db.read() as uow:
+        return uow.bindings.for_prefix(_prefix(uow, account_id, prefix_id).id)
+
+
+def get_binding(db: Database, actor: Actor, account_id: str, prefix_id: str, binding_id: str) -> Binding:
+    actor.require(account_id, Permission.ADDRESSING_READ)
+    with db.read() as uow:
+        binding = uow.bindings.get(_prefix(uow, account_id, prefix_id).id, binding_id)
+    if binding is None:
+        raise NotFound("binding not found", code=Code.NOT_FOUND)
+    return binding
+
+
+def create_binding(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, cidr: str, service_id: str, *, force: bool = False
+) -> Binding:
+    """Bind part or all of a prefix to a service. Only the prefix's owner may.
+
+    The binding starts `provisioning` and becomes `active` once the change is committed.
+
+    Raises:
+        InvalidInput: bad CIDR, unknown service, outside the prefix, a first binding not covering it all.
+        Conflict: the CIDR already has a binding, or apps would lose Spectrum (without force).
+    """
+    actor.require(account_id, Permission.ADDRESSING_WRITE)
+    net = parse_cidr(cidr)
+    service = service_by_id(service_id)
+    if service is None:
+        raise InvalidInput(
+            f"service_id {service_id!r} is not a service; GET .../addressing/services lists them",
+            code=Code.UNKNOWN_SERVICE,
+        )
+    with db.write() as uow:
+        prefix = _prefix(uow, account_id, prefix_id, for_update=True)
+        uow.spectrum.lock_claims()
+        existing = uow.bindings.for_prefix(prefix.id)
+        check_new_binding(prefix, net, existing)
+        binding = Binding(
+            id=new_id(),
+            prefix_id=prefix.id,
+            account_id=account_id,
+            cidr=net,
+            service=service,
+            state="provisioning",
+            created_at=utcnow(),
+        )
+        change = f"binding {net} to {service.name}"
+        enforce(
+            uow,
+            actor,
+            binding_impact(uow, net, [*existing, binding], change),
+            force=force,
+            change=change,
+            owner_account_id=account_id,
+        )
+        uow.bindings.add(binding)
+        record(
+            uow,
+            actor,
+            "binding.created",
+            resource_type="binding",
+            resource_id=binding.id,
+            owners=[("account", account_id)],
+            new=binding_record(binding),
+        )
+        uow.commit()
+    with db.write() as uow:  # committed: the binding is in effect for every API process
+        uow.bindings.set_state(binding.id, "active")
+        uow.commit()
+    return binding
+
+
+def delete_binding(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, binding_id: str, *, force: bool = False
+) -> Binding:
+    """Remove a binding; apps that would lose their Spectrum binding refuse it unless force blocks them."""
+    actor.require(account_id, Permission.ADDRESSING_WRITE)
+    with db.write() as uow:
+        prefix = _prefix(uow, account_id, prefix_id, for_update=True)
+        uow.spectrum.lock_claims()
+        existing = uow.bindings.for_prefix(prefix.id)
+        binding = next((b for b in existing if b.id == binding_id), None)
+        if binding is None:
+            raise NotFound("binding not found", code=Code.NOT_FOUND)
+        remaining = [b for b in existing if b.id != binding.id]
+        change = f"deleting binding {binding.id} ({binding.cidr} to {binding.service.name})"
+        enforce(
+            uow,
+            actor,
+            binding_impact(uow, binding.cidr, remaining, change),
+            force=force,
+            change=change,
+            owner_account_id=account_id,
+        )
+        uow.bindings.delete(binding.id)
+        record(
+            uow,
+            actor,
+            "binding.deleted",
+            resource_type="binding",
+            resource_id=binding.id,
+            owners=[("account", account_id)],
+            old=binding_record(binding),
+        )
+        uow.commit()
+    return binding

@@ -1,0 +1,22 @@
+"""Who serves a connection: the data plane's decision, from the same rules as the API's."""
+
+from __future__ import annotations
+
+from ..domain.net import parse_ip
+from ..domain.spectrum import Protocol, Resolution, parse_protocol, resolve_connection
+from .context import Actor
+from .ports import Database
+from .usability import spectrum_problem
+
+__all__ = ["resolve"]
+
+
+def resolve(db: Database, actor: Actor, ip: str, transport: str, port: int) -> tuple[Protocol, Resolution]:
+    """Which app, zone and account receive a connection to (ip, transport, port), or exactly why none does."""
+    actor.require_operator()
+    address = parse_ip(ip)
+    protocol = parse_protocol(f"{transport}/{port}")
+    with db.read() as uow:
+        app = uow.spectrum.app_at(address, protocol.transport, protocol.ports.start)
+        problem = spectrum_problem(uow, app.account_id, address) if app is not None and app.status == "active" else None
+    return protocol, resolve_connection(address, protocol, app, problem)
