@@ -69,14 +69,22 @@ def _reject_oddities(text: str, what: str) -> None:
 
 
 def _reject_mapped(net_or_ip: IPNetwork | IPAddress, text: str) -> None:
-    if isinstance(net_or_ip, ipaddress.IPv6Network | ipaddress.IPv6Address):
-        probe = net_or_ip.network_address if isinstance(net_or_ip, ipaddress.IPv6Network) else net_or_ip
-        if probe.ipv4_mapped is not None or (
-            isinstance(net_or_ip, ipaddress.IPv6Network) and net_or_ip.overlaps(_V4_MAPPED)
-        ):
-            raise InvalidInput(
-                f"{text!r} is an IPv4-mapped IPv6 address; use the IPv4 form instead", code=Code.INVALID_CIDR
-            )
+    if isinstance(net_or_ip, ipaddress.IPv6Address):
+        inside, around = net_or_ip in _V4_MAPPED, False
+    elif isinstance(net_or_ip, ipaddress.IPv6Network):
+        inside = net_or_ip.subnet_of(_V4_MAPPED)
+        around = not inside and net_or_ip.overlaps(_V4_MAPPED)
+    else:
+        return
+    if inside:
+        raise InvalidInput(
+            f"{text!r} is an IPv4-mapped IPv6 address; use the IPv4 form instead", code=Code.INVALID_CIDR
+        )
+    if around:
+        raise InvalidInput(
+            f"{text!r} contains the IPv4-mapped range {_V4_MAPPED}, which is IPv4 space written as IPv6",
+            code=Code.INVALID_CIDR,
+        )
 
 
 def parse_cidr(text: str, *, what: str = "cidr") -> IPNetwork:

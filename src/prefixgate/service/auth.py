@@ -61,9 +61,12 @@ def _by_token(db: Database, value: str, ip: str | None) -> Actor:
             raise invalid
         grants = _grants(uow, user)
     if token.last_used_on is None or now - token.last_used_on >= _TOUCH_EVERY:
-        with db.write() as w:
-            w.tokens.touch(token.id, now)
-            w.commit()
+        # Bookkeeping: skipped (and tried again next request) rather than waited for when another
+        # writer holds the lock, so a read never queues behind writes nor fails for their sake.
+        with db.write_if_free() as w:
+            if w is not None:
+                w.tokens.touch(token.id, now)
+                w.commit()
     return Actor(user=user, grants=grants, ip=ip, token_id=token.id)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from .engine import is_postgres
 from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
@@ -62,6 +63,45 @@ class SqlDatabase:
 
     def write(self) -> AbstractContextManager[SqlUnitOfWork]:
         return self._unit(write=True)
+
+    @contextmanager
+    def write_if_free(self) -> Iterator[SqlUnitOfWork | None]:
+        """A write unit if the write lock can be had at once; otherwise None, without waiting."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(prefixgate_write=True)
+            if not self._begin_without_waiting(conn):
+                yield None
+                return
+            uow = SqlUnitOfWork(conn, postgres=self.postgres)
+            try:
+                yield uow
+            finally:
+                if not uow.committed:
+                    conn.rollback()
+
+    def _begin_without_waiting(self, conn: Connection) -> bool:
+        if self.postgres:  # no database-wide write lock; row locks are bounded by lock_timeout
+            conn.begin()
+            return True
+        # SQLite: BEGIN IMMEDIATE with a busy timeout of 0 for this once, then the usual one again.
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        cur = raw.cursor()
+        try:
+            cur.execute("PRAGMA busy_timeout")
+            row = cur.fetchone()
+            assert row is not None
+            usual = int(row[0])
+            cur.execute("PRAGMA busy_timeout=0")
+            try:
+                conn.begin()
+            except OperationalError:
+                return False
+            finally:
+                cur.execute(f"PRAGMA busy_timeout={usual}")
+        finally:
+            cur.close()
+        return True
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

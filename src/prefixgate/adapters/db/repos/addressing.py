@@ -228,7 +228,7 @@ class SqlDelegationRepo:
                 delegations.c.start_key <= key,
                 delegations.c.end_key >= key,
             )
-            .order_by(delegations.c.start_key.desc(), delegations.c.id)
+            .order_by(delegations.c.start_key.desc(), delegations.c.end_key, delegations.c.id)  # most specific first
         )
         return [ReceivedDelegation(_delegation(r), prefix.cidr) for r in self._c.execute(q)]
 

@@ -1,0 +1,108 @@
+"""Settings from the environment and from CLI overrides (settings.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from prefixgate.settings import DEFAULT_DATABASE_URL, Settings
+
+
+def test_an_empty_environment_gives_the_defaults() -> None:
+    s = Settings.from_env({})
+    assert s == Settings()
+    assert s.database_url == DEFAULT_DATABASE_URL == "sqlite:///./prefixgate.db"
+    assert s.allow_non_public_prefixes is False
+    assert s.max_body_bytes == 256 * 1024
+    assert s.statement_timeout_ms == 15_000
+    assert s.connect_timeout_s == 5
+    assert s.log_level == "INFO"
+
+
+def test_every_variable_is_read() -> None:
+    s = Settings.from_env(
+        {
+            "PREFIXGATE_DATABASE_URL": "postgresql+psycopg://u@db/prefixgate",
+            "PREFIXGATE_ALLOW_NON_PUBLIC_PREFIXES": "1",
+            "PREFIXGATE_MAX_BODY_BYTES": "1024",
+            "PREFIXGATE_STATEMENT_TIMEOUT_MS": "2500",
+            "PREFIXGATE_CONNECT_TIMEOUT_S": "9",
+            "PREFIXGATE_LOG_LEVEL": "debug",
+        }
+    )
+    assert s == Settings(
+        database_url="postgresql+psycopg://u@db/prefixgate",
+        allow_non_public_prefixes=True,
+        max_body_bytes=1024,
+        statement_timeout_ms=2500,
+        connect_timeout_s=9,
+        log_level="DEBUG",
+    )
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", "True", "yes", "on", "ON", " 1 ", "yes\n"])
+def test_truthy_values_allow_non_public_prefixes(value: str) -> None:
+    assert Settings.from_env({"PREFIXGATE_ALLOW_NON_PUBLIC_PREFIXES": value}).allow_non_public_prefixes is True
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off", "", "2", "enabled", "y"])
+def test_other_values_do_not(value: str) -> None:
+    assert Settings.from_env({"PREFIXGATE_ALLOW_NON_PUBLIC_PREFIXES": value}).allow_non_public_prefixes is False
+
+
+def test_unrelated_and_unprefixed_variables_are_ignored() -> None:
+    s = Settings.from_env(
+        {"DATABASE_URL": "sqlite:///other.db", "ALLOW_NON_PUBLIC_PREFIXES": "1", "prefixgate_log_level": "debug"}
+    )
+    assert s == Settings()
+
+
+@pytest.mark.parametrize("name", ["MAX_BODY_BYTES", "STATEMENT_TIMEOUT_MS", "CONNECT_TIMEOUT_S"])
+def test_non_integer_numbers_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="invalid literal"):
+        Settings.from_env({f"PREFIXGATE_{name}": "ten"})
+
+
+def test_from_env_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFIXGATE_DATABASE_URL", "sqlite:////tmp/x.db")
+    monkeypatch.setenv("PREFIXGATE_ALLOW_NON_PUBLIC_PREFIXES", "yes")
+    monkeypatch.delenv("PREFIXGATE_LOG_LEVEL", raising=False)
+    s = Settings.from_env()
+    assert s.database_url == "sqlite:////tmp/x.db"
+    assert s.allow_non_public_prefixes is True
+    assert s.log_level == "INFO"
+
+
+def test_with_overrides_changes_given_fields_and_ignores_none() -> None:
+    base = Settings.from_env({"PREFIXGATE_DATABASE_URL": "sqlite:///env.db", "PREFIXGATE_LOG_LEVEL": "WARNING"})
+    s = base.with_overrides(database_url=None, allow_non_public_prefixes=True, log_level=None, max_body_bytes=10)
+    assert s.database_url == "sqlite:///env.db"  # None: an unset CLI flag keeps the environment's value
+    assert s.log_level == "WARNING"
+    assert s.allow_non_public_prefixes is True
+    assert s.max_body_bytes == 10
+    assert base.allow_non_public_prefixes is False and base.max_body_bytes == 256 * 1024  # the original is untouched
+
+
+def test_with_overrides_keeps_false_and_zero() -> None:
+    # Only None means "not given": False and 0 are real values.
+    s = Settings(allow_non_public_prefixes=True).with_overrides(allow_non_public_prefixes=False, connect_timeout_s=0)
+    assert s.allow_non_public_prefixes is False
+    assert s.connect_timeout_s == 0
+
+
+def test_with_overrides_of_nothing_is_equal() -> None:
+    s = Settings(database_url="sqlite:///a.db")
+    assert s.with_overrides() == s
+    assert s.with_overrides(database_url=None, log_level=None) == s
+
+
+def test_with_overrides_refuses_unknown_fields() -> None:
+    with pytest.raises(TypeError):
+        Settings().with_overrides(no_such_setting=1)
+
+
+def test_settings_are_frozen() -> None:
+    s = Settings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.database_url = "sqlite:///b.db"  # type: ignore[misc]
