@@ -63,6 +63,8 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from .api.protocol import NoDelayH11Protocol
+
     settings = _settings(database_url, allow_non_public_prefixes=allow_non_public_prefixes)
     try:
         db = open_database(settings)
@@ -83,6 +85,7 @@ def serve(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
+        http=NoDelayH11Protocol,
     )
 
 

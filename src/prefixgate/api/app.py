@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..adapters.db.engine import make_engine
 from ..adapters.db.uow import SqlDatabase
 from ..settings import Settings
+from .deps import clean_path
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
 from .routes import access, accounts, audit, bindings, delegations, edge, health, prefixes, spectrum, user, zones
@@ -38,7 +39,7 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     for module in (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(clean_path)])
     app.include_router(health.router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)

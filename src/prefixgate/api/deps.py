@@ -8,13 +8,33 @@ from fastapi import Depends, Header, Query, Request
 
 from ..adapters.db.uow import SqlDatabase
 from ..domain.codes import Code
-from ..domain.errors import Unauthenticated
+from ..domain.errors import NotFound, Unauthenticated
 from ..domain.model import PageRequest
 from ..service.auth import authenticate
 from ..service.context import Actor
 from ..settings import Settings
 
-__all__ = ["AccountPaging", "AddressingPaging", "AppSettings", "AuditPaging", "CurrentActor", "Db", "Force", "paging"]
+__all__ = [
+    "AccountPaging",
+    "AddressingPaging",
+    "AppSettings",
+    "AuditPaging",
+    "CurrentActor",
+    "Db",
+    "Force",
+    "clean_path",
+    "paging",
+]
+
+
+def clean_path(request: Request) -> None:
+    """Ids in the path never carry control characters; such an id names nothing (404), on every engine.
+
+    `account_id` is left to the membership check, which answers 403 for any account you are not in.
+    """
+    for name, value in request.path_params.items():
+        if name != "account_id" and any(ord(c) < 32 or ord(c) == 127 for c in str(value)):
+            raise NotFound(f"{name.removesuffix('_id')} not found", code=Code.NOT_FOUND)
 
 
 def _db(request: Request) -> SqlDatabase:

@@ -64,7 +64,10 @@ def _describe(errors: Any) -> tuple[int, str]:
     for err in list(errors)[:5]:
         if err.get("type") == "json_invalid":
             return Code.INVALID_BODY, "the request body is not valid JSON"
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        loc = tuple(err.get("loc", ()))
+        if loc[:1] == ("query",) and loc[1:2] in (("page",), ("per_page",)):
+            return Code.INVALID_PAGINATION, f"invalid {loc[1]}: {err.get('msg', 'invalid')}"
+        where = ".".join(str(p) for p in loc if p != "body") or "body"
         if err.get("type") == "missing" and where == "body":
             return Code.INVALID_BODY, "a JSON request body is required"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")

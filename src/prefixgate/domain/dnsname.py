@@ -24,7 +24,7 @@ def parse_hostname(text: str, *, what: str = "name", allow_wildcard: bool = Fals
     labels = name.split(".")
     if allow_wildcard and labels[0] == "*":
         labels = labels[1:]
-    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         raise InvalidInput(f"{what} {text!r} is not a valid DNS name", code=Code.INVALID_FIELD)
     if labels[-1].isdigit():
         raise InvalidInput(f"{what} {text!r} looks like an IP address, not a DNS name", code=Code.INVALID_FIELD)

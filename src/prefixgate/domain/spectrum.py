@@ -52,18 +52,16 @@ class PortRange:
         return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
 
 
-def _ports(text: str, what: str) -> PortRange:
-    m = _PORTS.match(text)
+def _ports(text: str, what: str, code: Code) -> PortRange:
+    m = _PORTS.fullmatch(text)
     if not m:
-        raise InvalidInput(
-            f"{what} {text!r} must be a port (1-65535) or a range like 1000-2000", code=Code.INVALID_PROTOCOL
-        )
+        raise InvalidInput(f"{what} {text!r} must be a port (1-65535) or a range like 1000-2000", code=code)
     start = int(m.group(1))
     end = int(m.group(2)) if m.group(2) else start
     if not (1 <= start <= 65535 and 1 <= end <= 65535):
-        raise InvalidInput(f"{what} {text!r}: ports must be between 1 and 65535", code=Code.INVALID_PROTOCOL)
+        raise InvalidInput(f"{what} {text!r}: ports must be between 1 and 65535", code=code)
     if end < start:
-        raise InvalidInput(f"{what} {text!r}: the range ends before it starts", code=Code.INVALID_PROTOCOL)
+        raise InvalidInput(f"{what} {text!r}: the range ends before it starts", code=code)
     return PortRange(start, end)
 
 
@@ -88,12 +86,12 @@ def parse_protocol(text: str) -> Protocol:
             f"protocol {text!r} must be tcp/<port> or udp/<port>, e.g. tcp/22 or tcp/1000-2000",
             code=Code.INVALID_PROTOCOL,
         )
-    return Protocol(transport, _ports(ports, "protocol"))
+    return Protocol(transport, _ports(ports, "protocol", Code.INVALID_PROTOCOL))
 
 
 def parse_origin_port(value: int | str, protocol: Protocol) -> PortRange:
     """Parse origin_port (an integer or "1000-2000"); a range must have as many ports as the protocol's."""
-    ports = PortRange(value, value) if isinstance(value, int) else _ports(value, "origin_port")
+    ports = PortRange(value, value) if isinstance(value, int) else _ports(value, "origin_port", Code.INVALID_ORIGIN)
     if isinstance(value, int) and not 1 <= value <= 65535:
         raise InvalidInput(f"origin_port {value} must be between 1 and 65535", code=Code.INVALID_ORIGIN)
     if ports.size != protocol.ports.size:
@@ -114,7 +112,7 @@ def parse_origin_direct(uris: list[str], protocol: Protocol) -> tuple[str, ...]:
         raise InvalidInput(f"origin_direct must list 1 to {MAX_STATIC_IPS} origins", code=Code.INVALID_ORIGIN)
     out = []
     for uri in uris:
-        m = _ORIGIN_URI.match(uri)
+        m = _ORIGIN_URI.fullmatch(uri)
         if not m:
             raise InvalidInput(
                 f"origin_direct entry {uri!r} must look like {protocol.transport}://192.0.2.1:22",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
+
+from .common import Text
 
 __all__ = [
     "AccountOut",
@@ -24,20 +26,20 @@ __all__ = [
 
 class CreateAccount(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    name: StrictStr = Field(min_length=1, max_length=255)
-    type: StrictStr = "standard"
+    name: Text = Field(min_length=1, max_length=255)
+    type: Literal["standard", "enterprise"] = "standard"
 
 
 class CreateMember(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    email: StrictStr = Field(max_length=254)
-    roles: list[StrictStr] = Field(min_length=1, max_length=20)
-    status: StrictStr = Field(default="accepted", max_length=16)
+    email: Text = Field(max_length=254)
+    roles: list[Text] = Field(min_length=1, max_length=20)
+    status: Literal["accepted", "pending"] = "accepted"
 
 
 class CreateToken(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    name: StrictStr = Field(min_length=1, max_length=120)
+    name: Text = Field(min_length=1, max_length=120)
     policies: list[Any] = Field(default_factory=list)
     not_before: datetime | None = None
     expires_on: datetime | None = None

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from .common import Text
+
 __all__ = [
     "CreateDelegation",
     "CreatePrefix",
@@ -19,22 +21,22 @@ __all__ = [
 
 class CreatePrefix(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    cidr: StrictStr = Field(max_length=64)
+    cidr: StrictStr = Field(max_length=64)  # the domain parser names what is wrong with it
     asn: StrictInt | None
-    loa_document_id: StrictStr | None = Field(default=None, max_length=32)
-    description: StrictStr = Field(default="", max_length=1000)
+    loa_document_id: Text | None = Field(default=None, max_length=32)
+    description: Text = Field(default="", max_length=1000)
     delegate_loa_creation: StrictBool = False
 
 
 class EditPrefix(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    description: StrictStr = Field(max_length=1000)
+    description: Text = Field(max_length=1000)
 
 
 class CreateDelegation(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    cidr: StrictStr = Field(max_length=64)
-    delegated_account_id: StrictStr = Field(max_length=32)
+    cidr: StrictStr = Field(max_length=64)  # the domain parser names what is wrong with it
+    delegated_account_id: Text = Field(max_length=32)
 
 
 class PrefixOut(BaseModel):

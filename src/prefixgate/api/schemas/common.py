@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, StrictStr
 
 T = TypeVar("T")
 
-__all__ = ["Envelope", "ErrorEnvelope", "IdResult", "Message", "ResultInfo"]
+__all__ = ["Envelope", "ErrorEnvelope", "IdResult", "Message", "ResultInfo", "Text"]
+
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def _no_control_characters(value: str) -> str:
+    if any((ord(c) < 32 and c not in _ALLOWED_CONTROLS) or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters such as NUL")
+    return value
+
+
+# Every string a client sends: a JSON string without NUL or other control characters (tab and
+# newlines are allowed), so both engines store exactly the same values.
+Text = Annotated[StrictStr, AfterValidator(_no_control_characters)]
 
 
 class Message(BaseModel):

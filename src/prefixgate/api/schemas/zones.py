@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from .common import Text
+
 __all__ = [
     "AppIn",
     "AppOut",
@@ -25,11 +27,11 @@ class _In(BaseModel):
 
 
 class AccountRef(_In):
-    id: StrictStr = Field(max_length=32)
+    id: Text = Field(max_length=32)
 
 
 class CreateZone(_In):
-    name: StrictStr = Field(max_length=253)
+    name: Text = Field(max_length=253)
     account: AccountRef
     type: Literal["full", "partial", "secondary"] = "full"
 
@@ -65,8 +67,8 @@ class ServiceOut(BaseModel):
 
 
 class CreateBinding(_In):
-    cidr: StrictStr = Field(max_length=64)
-    service_id: StrictStr = Field(max_length=32)
+    cidr: StrictStr = Field(max_length=64)  # the domain parser names what is wrong with it
+    service_id: Text = Field(max_length=32)
 
 
 class Provisioning(BaseModel):
@@ -83,28 +85,28 @@ class BindingOut(BaseModel):
 
 class DnsIn(_In):
     type: Literal["CNAME", "ADDRESS"]
-    name: StrictStr = Field(max_length=253)
+    name: Text = Field(max_length=253)
 
 
 class EdgeIpsIn(_In):
     type: Literal["dynamic", "static"]
     connectivity: Literal["all", "ipv4", "ipv6"] | None = None
-    ips: list[StrictStr] | None = Field(default=None, max_length=64)
+    ips: list[Text] | None = Field(default=None, max_length=64)
 
 
 class OriginDnsIn(_In):
-    name: StrictStr = Field(max_length=253)
+    name: Text = Field(max_length=253)
     type: Literal["", "A", "AAAA", "SRV"] = ""
     ttl: StrictInt | None = None
 
 
 class AppIn(_In):
-    protocol: StrictStr = Field(max_length=32)
+    protocol: Text = Field(max_length=32)
     dns: DnsIn
     edge_ips: EdgeIpsIn = Field(default_factory=lambda: EdgeIpsIn(type="dynamic", connectivity="all"))
-    origin_direct: list[StrictStr] | None = Field(default=None, max_length=64)
+    origin_direct: list[Text] | None = Field(default=None, max_length=64)
     origin_dns: OriginDnsIn | None = None
-    origin_port: StrictInt | StrictStr | None = None
+    origin_port: StrictInt | Text | None = None
     traffic_type: Literal["direct", "http", "https"] = "direct"
     proxy_protocol: Literal["off", "v1", "v2", "simple"] = "off"
     ip_firewall: StrictBool = False
