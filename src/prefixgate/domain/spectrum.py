@@ -30,7 +30,7 @@ __all__ = [
 
 TRANSPORTS = ("tcp", "udp")
 MAX_STATIC_IPS = 16
-_PORTS = re.compile(r"^([0-9]{1,5})(?:-([0-9]{1,5}))?$")
+_PORTS = re.compile(r"(0|[1-9][0-9]{0,4})(?:-(0|[1-9][0-9]{0,4}))?")  # canonical: no leading zeros
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,19 +212,27 @@ class Resolution:
 
 
 def resolve_connection(
-    ip: IPAddress, protocol: Protocol, app: SpectrumApp | None, problem: tuple[str, str] | None
+    ip: IPAddress,
+    protocol: Protocol,
+    app: SpectrumApp | None,
+    problem: tuple[str, str] | None,
+    *,
+    zone_paused: bool = False,
 ) -> Resolution:
     """Who receives a connection to (ip, protocol): the data plane's decision.
 
     Args:
         app: the app claiming (ip, transport, port), if any.
         problem: edge_ip_problem for that app's account at `ip`, computed now.
+        zone_paused: the app's zone is paused, so Cloudflare-style proxying is off for it.
     """
     where = f"{protocol.transport}/{protocol.ports.start} on {ip}"
     if app is None:
         return Resolution(False, "no_app", f"no Spectrum app listens on {where}")
     if app.status == "blocked":
         return Resolution(False, "app_blocked", f"app {app.id} is blocked: {app.blocked_reason}", app)
+    if zone_paused:
+        return Resolution(False, "zone_paused", f"app {app.id} is not served: zone {app.zone_id} is paused", app)
     if problem is not None:
         return Resolution(False, problem[0], f"app {app.id} is not served: {problem[1]}", app)
     return Resolution(True, "served", f"app {app.id} of account {app.account_id} receives {where}", app)

@@ -19,4 +19,6 @@ def resolve(db: Database, actor: Actor, ip: str, transport: str, port: int) -> t
     with db.read() as uow:
         app = uow.spectrum.app_at(address, protocol.transport, protocol.ports.start)
         problem = spectrum_problem(uow, app.account_id, address) if app is not None and app.status == "active" else None
-    return protocol, resolve_connection(address, protocol, app, problem)
+        zone = uow.zones.get(app.zone_id) if app is not None else None
+    paused = zone is not None and zone.paused
+    return protocol, resolve_connection(address, protocol, app, problem, zone_paused=paused)

@@ -63,6 +63,8 @@ def _edge_ips(spec: AppInput) -> EdgeIps:
         return EdgeIps("static", None, parse_static_ips(list(spec.edge_ips)))
     if spec.dns_type != "CNAME":
         raise InvalidInput("dynamic edge_ips require dns.type CNAME", code=Code.INVALID_EDGE_IPS)
+    if spec.edge_ips:
+        raise InvalidInput("edge_ips.ips goes only with type static", code=Code.INVALID_EDGE_IPS)
     return EdgeIps("dynamic", spec.edge_connectivity or "all")
 
 

@@ -38,7 +38,7 @@ def create_zone(db: Database, actor: Actor, account_id: str, name: str, *, type:
     prefixgate is not a DNS provider: the zone is active at once (no nameserver check).
     """
     actor.require(account_id, Permission.ZONES_WRITE)
-    name = parse_hostname(name, what="zone name")
+    name = parse_hostname(name, what="zone name", code=Code.INVALID_ZONE_NAME)
     if type not in ZONE_TYPES:
         raise InvalidInput(f"type must be one of {', '.join(ZONE_TYPES)}", code=Code.INVALID_FIELD)
     now = utcnow()

@@ -31,7 +31,7 @@ class AccountRef(_In):
 
 
 class CreateZone(_In):
-    name: Text = Field(max_length=253)
+    name: Text = Field(max_length=1000)  # the domain check names what is wrong (1700)
     account: AccountRef
     type: Literal["full", "partial", "secondary"] = "full"
 
