@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Depends, FastAPI
 
 from .. import __version__
@@ -41,6 +43,31 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
     for module in (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(clean_path)])
     app.include_router(health.router)
+    _document_auth(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
     return app
+
+
+def _document_auth(app: FastAPI) -> None:
+    """Describe both credentials in the OpenAPI document. Checking them stays in deps.py, so a missing
+    or bad credential is answered in the Cloudflare envelope, not FastAPI's."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "api_token": {"type": "http", "scheme": "bearer"},
+                "api_email": {"type": "apiKey", "in": "header", "name": "X-Auth-Email"},
+                "api_key": {"type": "apiKey", "in": "header", "name": "X-Auth-Key"},
+            }
+            schema["security"] = [{"api_token": []}, {"api_email": [], "api_key": []}]
+            for path, ops in schema.get("paths", {}).items():
+                if not path.startswith(API_PREFIX):
+                    for op in ops.values():
+                        op["security"] = []  # health checks need no credential
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
