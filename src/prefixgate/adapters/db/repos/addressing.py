@@ -219,18 +219,26 @@ class SqlDelegationRepo:
         return paged(self._c, q, page, _received)
 
     def covering(self, prefix: Prefix, account_id: str, ip: IPAddress) -> list[ReceivedDelegation]:
-        _, key = address_key(ip)
-        q = (
-            select(delegations)
-            .where(
-                delegations.c.prefix_id == prefix.id,
-                delegations.c.delegated_account_id == account_id,
-                delegations.c.start_key <= key,
-                delegations.c.end_key >= key,
-            )
-            .order_by(delegations.c.start_key.desc(), delegations.c.end_key, delegations.c.id)  # most specific first
+        """The account's delegations of `prefix` that contain `ip`, most specific first.
+
+        Delegations may nest and overlap, so a range condition on (start, end) would read every
+        delegation below the address. Instead each network that can contain `ip` inside the prefix
+        (at most 33 for IPv4, 81 for IPv6 below a /48) is looked up by equality on the unique
+        (prefix_id, cidr, delegated_account_id) index: a bounded number of probes at any size.
+        """
+        network = type(prefix.cidr)  # IPv4Network or IPv6Network: never guess the family from the integer
+        candidates = [
+            str(network((int(ip), length), strict=False))
+            for length in range(prefix.cidr.prefixlen, ip.max_prefixlen + 1)
+        ]
+        q = select(delegations).where(
+            delegations.c.prefix_id == prefix.id,
+            delegations.c.cidr.in_(candidates),
+            delegations.c.delegated_account_id == account_id,
         )
-        return [ReceivedDelegation(_delegation(r), prefix.cidr) for r in self._c.execute(q)]
+        found = [_delegation(r) for r in self._c.execute(q)]
+        found.sort(key=lambda d: (-d.cidr.prefixlen, d.id))
+        return [ReceivedDelegation(d, prefix.cidr) for d in found]
 
 
 def _received(r: Any) -> ReceivedDelegation:
