@@ -42,6 +42,29 @@ def _owned(uow: UnitOfWork, account_id: str, prefix_id: str, *, for_update: bool
     return prefix
 
 
+def _record(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    account_id: str,
+    *,
+    before: Prefix | None = None,
+    after: Prefix | None = None,
+) -> None:
+    subject = after or before
+    assert subject is not None
+    record(
+        uow,
+        actor,
+        action,
+        resource_type="prefix",
+        resource_id=subject.id,
+        owners=[("account", account_id)],
+        old=prefix_record(before) if before else None,
+        new=prefix_record(after) if after else None,
+    )
+
+
 def create_prefix(
     db: Database,
     actor: Actor,
@@ -83,15 +106,7 @@ def create_prefix(
         uow.prefixes.lock_space(net.version)
         check_prefix_overlap(net, uow.prefixes.overlapping(net))
         uow.prefixes.add(prefix)
-        record(
-            uow,
-            actor,
-            "prefix.created",
-            resource_type="prefix",
-            resource_id=prefix.id,
-            owners=[("account", account_id)],
-            new=prefix_record(prefix),
-        )
+        _record(uow, actor, "prefix.created", account_id, after=prefix)
         uow.commit()
     return prefix
 
@@ -115,16 +130,7 @@ def edit_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str, *, 
         before = _owned(uow, account_id, prefix_id, for_update=True)
         after = dataclasses.replace(before, description=description, modified_at=utcnow())
         uow.prefixes.update(after)
-        record(
-            uow,
-            actor,
-            "prefix.updated",
-            resource_type="prefix",
-            resource_id=prefix_id,
-            owners=[("account", account_id)],
-            old=prefix_record(before),
-            new=prefix_record(after),
-        )
+        _record(uow, actor, "prefix.updated", account_id, before=before, after=after)
         uow.commit()
     return after
 
@@ -147,16 +153,7 @@ def validate_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str)
             modified_at=utcnow(),
         )
         uow.prefixes.update(after)
-        record(
-            uow,
-            actor,
-            "prefix.validation_requested",
-            resource_type="prefix",
-            resource_id=prefix_id,
-            owners=[("account", account_id)],
-            old=prefix_record(before),
-            new=prefix_record(after),
-        )
+        _record(uow, actor, "prefix.validation_requested", account_id, before=before, after=after)
         uow.commit()
     return after
 
@@ -177,16 +174,7 @@ def approve_prefix(db: Database, actor: Actor, prefix_id: str) -> Prefix:
             modified_at=utcnow(),
         )
         uow.prefixes.update(after)
-        record(
-            uow,
-            actor,
-            "prefix.approved",
-            resource_type="prefix",
-            resource_id=prefix_id,
-            owners=[("account", before.account_id)],
-            old=prefix_record(before),
-            new=prefix_record(after),
-        )
+        _record(uow, actor, "prefix.approved", before.account_id, before=before, after=after)
         uow.commit()
     return after
 
@@ -207,14 +195,6 @@ def delete_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str, *
         for binding in uow.bindings.for_prefix(prefix.id):
             uow.bindings.delete(binding.id)
         uow.prefixes.delete(prefix.id)
-        record(
-            uow,
-            actor,
-            "prefix.deleted",
-            resource_type="prefix",
-            resource_id=prefix_id,
-            owners=[("account", account_id)],
-            old=prefix_record(prefix),
-        )
+        _record(uow, actor, "prefix.deleted", account_id, before=prefix)
         uow.commit()
     return prefix

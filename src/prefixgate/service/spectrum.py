@@ -148,6 +148,28 @@ def _check_edge_ips(uow: UnitOfWork, app: SpectrumApp) -> None:
             )
 
 
+def _record(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    *,
+    before: SpectrumApp | None = None,
+    after: SpectrumApp | None = None,
+) -> None:
+    app = after or before
+    assert app is not None
+    record(
+        uow,
+        actor,
+        action,
+        resource_type="spectrum_app",
+        resource_id=app.id,
+        owners=[("account", app.account_id)],
+        old=app_record(before) if before else None,
+        new=app_record(after) if after else None,
+    )
+
+
 def create_app(db: Database, actor: Actor, zone_id: str, spec: AppInput) -> SpectrumApp:
     with db.write() as uow:
         zone = zone_for(uow, actor, zone_id, Permission.SPECTRUM_WRITE)
@@ -155,15 +177,7 @@ def create_app(db: Database, actor: Actor, zone_id: str, spec: AppInput) -> Spec
         uow.spectrum.lock_claims()
         _check_edge_ips(uow, app)
         uow.spectrum.add(app)
-        record(
-            uow,
-            actor,
-            "spectrum_app.created",
-            resource_type="spectrum_app",
-            resource_id=app.id,
-            owners=[("account", zone.account_id)],
-            new=app_record(app),
-        )
+        _record(uow, actor, "spectrum_app.created", after=app)
         uow.commit()
     return app
 
@@ -179,16 +193,7 @@ def update_app(db: Database, actor: Actor, zone_id: str, app_id: str, spec: AppI
         uow.spectrum.lock_claims()
         _check_edge_ips(uow, app)
         uow.spectrum.replace(app)
-        record(
-            uow,
-            actor,
-            "spectrum_app.updated",
-            resource_type="spectrum_app",
-            resource_id=app.id,
-            owners=[("account", zone.account_id)],
-            old=app_record(before),
-            new=app_record(app),
-        )
+        _record(uow, actor, "spectrum_app.updated", before=before, after=app)
         uow.commit()
     return app
 
@@ -217,14 +222,6 @@ def delete_app(db: Database, actor: Actor, zone_id: str, app_id: str) -> Spectru
         if app is None:
             raise NotFound("app not found", code=Code.NOT_FOUND)
         uow.spectrum.delete(app.id)
-        record(
-            uow,
-            actor,
-            "spectrum_app.deleted",
-            resource_type="spectrum_app",
-            resource_id=app.id,
-            owners=[("account", zone.account_id)],
-            old=app_record(app),
-        )
+        _record(uow, actor, "spectrum_app.deleted", before=app)
         uow.commit()
     return app
