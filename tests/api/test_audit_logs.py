@@ -158,7 +158,11 @@ def test_delegation_events_in_owner_and_delegatee_logs(world: World) -> None:
         assert created["newValueJson"] == d
         assert deleted["oldValueJson"] == d
         assert created["metadata"] == deleted["metadata"] == {"prefix_cidr": p["cidr"]}
-        assert created["actor"]["email"] == world.alice.email
+        assert created["actor"]["id"] == world.alice.user_id
+        # another tenant's copy names the actor by id only: no email, no IP address
+        own = account == world.a
+        assert created["actor"]["email"] == (world.alice.email if own else None)
+        assert (created["actor"]["ip"] is not None) is own
 
     # The delegatee sees the delegation's events, not the owner's other business; others see nothing.
     assert actions(account_log(world, world.bob, world.b), p["id"]) == []

@@ -91,9 +91,14 @@ def record(
     new: Mapping[str, object] | None = None,
     metadata: Mapping[str, object] | None = None,
 ) -> None:
-    """Write one audit event into each owner's log (("account", id) or ("user", id)), inside `uow`."""
+    """Write one audit event into each owner's log (("account", id) or ("user", id)), inside `uow`.
+
+    The first owner is the acting side. Copies in other accounts' logs (a delegatee's, an app owner's)
+    name the actor only by id: another tenant never learns the actor's email or IP address.
+    """
     when = utcnow()
     user = actor.user
+    owners = list(dict.fromkeys(owners))
     events = [
         AuditEvent(
             id=new_id(),
@@ -101,9 +106,9 @@ def record(
             owner_id=owner_id,
             when=when,
             actor_id=user.id if user else None,
-            actor_email=user.email if user else None,
+            actor_email=user.email if user and i == 0 else None,
             actor_type="admin" if actor.is_system else "user",
-            actor_ip=actor.ip,
+            actor_ip=actor.ip if i == 0 else None,
             interface=actor.interface,
             action=action,
             resource_type=resource_type,
@@ -112,7 +117,7 @@ def record(
             new_value=dict(new) if new is not None else None,
             metadata=dict(metadata or {}),
         )
-        for kind, owner_id in dict.fromkeys(owners)
+        for i, (kind, owner_id) in enumerate(owners)
     ]
     uow.audit.add_many(events)
     _audit_log.info(
