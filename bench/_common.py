@@ -401,3 +401,29 @@ def explain_selects(engine: Engine, run: Callable[[], object]) -> list[str]:
             out.append(short + "\n    " + "\n    ".join(lines))
         conn.rollback()
     return out
+
+
+def prefix_row(
+    prefix_id: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network, owner: str, now: datetime
+) -> dict[str, Any]:
+    """A `prefixes` row for bulk loading: approved ("V") and validated, owned by account `owner`."""
+    key = range_key(net)
+    return {
+        "id": prefix_id,
+        "account_id": owner,
+        "family": key.family,
+        "start_key": key.start,
+        "end_key": key.end,
+        "cidr": str(net),
+        "asn": 64500,
+        "description": "",
+        "approved": "V",
+        "delegate_loa_creation": False,
+        "on_demand_enabled": False,
+        "on_demand_locked": False,
+        "irr_validation_state": "valid",
+        "rpki_validation_state": "valid",
+        "ownership_validation_state": "valid",
+        "created_at": now,
+        "modified_at": now,
+    }

@@ -12,12 +12,11 @@ import ipaddress
 import json
 import random
 import time
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, text
 
-from _common import Tenants
+from _common import Tenants, prefix_row
 from prefixgate.adapters.db.tables import (
     accounts,
     delegations,
@@ -154,32 +153,6 @@ def load(t: Tenants, n_delegations: int, seed: int = 11) -> tuple[float, list[tu
         conn.execute(text("ANALYZE"))
         conn.commit()
     return rows / elapsed, apps
-
-
-def prefix_row(
-    prefix_id: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network, owner: str, now: datetime
-) -> dict[str, Any]:
-    """A `prefixes` row for bulk loading: approved ("V") and validated, owned by account `owner`."""
-    key = range_key(net)
-    return {
-        "id": prefix_id,
-        "account_id": owner,
-        "family": key.family,
-        "start_key": key.start,
-        "end_key": key.end,
-        "cidr": str(net),
-        "asn": 64500,
-        "description": "",
-        "approved": "V",
-        "delegate_loa_creation": False,
-        "on_demand_enabled": False,
-        "on_demand_locked": False,
-        "irr_validation_state": "valid",
-        "rpki_validation_state": "valid",
-        "ownership_validation_state": "valid",
-        "created_at": now,
-        "modified_at": now,
-    }
 
 
 HEAVY_BASE = 0x10000  # a heavy tenant's host delegations start here in their prefix, above the loaded hosts

@@ -36,6 +36,7 @@ from _common import (
     engine_name,
     fresh_database,
     machine,
+    prefix_row,
     replace_section,
     run_sequential,
     table,
@@ -71,28 +72,8 @@ def load(t: Tenants, n: int, seed: int = 7) -> float:
         prows, drows = [], []
         for i in range(lo, min(lo + BATCH, n)):
             net, pid = nth_prefix(i), new_id()
-            key, owner = range_key(net), owner_ids[i % OWNERS]
-            prows.append(
-                {
-                    "id": pid,
-                    "account_id": owner,
-                    "family": key.family,
-                    "start_key": key.start,
-                    "end_key": key.end,
-                    "cidr": str(net),
-                    "asn": 64500,
-                    "description": "",
-                    "approved": "V",
-                    "delegate_loa_creation": False,
-                    "on_demand_enabled": False,
-                    "on_demand_locked": False,
-                    "irr_validation_state": "valid",
-                    "rpki_validation_state": "valid",
-                    "ownership_validation_state": "valid",
-                    "created_at": now,
-                    "modified_at": now,
-                }
-            )
+            owner = owner_ids[i % OWNERS]
+            prows.append(prefix_row(pid, net, owner, now))
             host = ipaddress.ip_network(f"{net.network_address + 1}/{net.max_prefixlen}")
             hkey = range_key(host)
             to = t.delegatee if i % 2 == 0 else owner_ids[rng.randrange(OWNERS)]

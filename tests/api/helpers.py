@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -167,3 +167,12 @@ def world_state(world: World) -> dict[str, Any]:
         "alice": user_state(alice),
         "bob": user_state(bob),
     }
+
+
+T = TypeVar("T")
+
+
+def present(value: T | None) -> T:
+    """The SDK types every field Optional; the value must be there."""
+    assert value is not None
+    return value

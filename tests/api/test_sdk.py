@@ -9,40 +9,20 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import json
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
-from cloudflare import APIStatusError, Cloudflare
+from cloudflare import APIStatusError
 
 from prefixgate.service import identity
 from prefixgate.service.context import Actor
+from tests.api.conftest import SdkFor
+from tests.api.helpers import present
 from tests.support import Member, Server, World, make_member, unique_v4_prefix, unique_v6_prefix
 
-T = TypeVar("T")
-SdkFor = Callable[[Member], Cloudflare]
 READ_ROLE = "IP Prefixes: Read"
-
-
-@pytest.fixture
-def sdk(server: Server) -> Iterator[SdkFor]:
-    """Official SDK clients on the test server, one per member, closed afterwards."""
-    made: list[Cloudflare] = []
-
-    def make(who: Member) -> Cloudflare:
-        made.append(Cloudflare(api_token=who.token, base_url=server.api, max_retries=0))
-        return made[-1]
-
-    yield make
-    for c in made:
-        c.close()
-
-
-def present(value: T | None) -> T:
-    """The SDK types every field Optional; the value must be there."""
-    assert value is not None
-    return value
 
 
 def status_of(fn: Callable[[], object]) -> int:

@@ -3,12 +3,12 @@ Cloudflare SDK (5.x) over real HTTP, plus a strict check of our wire shapes agai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from cloudflare import APIStatusError, BadRequestError, Cloudflare, ConflictError, NotFoundError
+from cloudflare import APIStatusError, BadRequestError, ConflictError, NotFoundError
 from cloudflare.types.addressing.prefixes import ServiceBinding
 from cloudflare.types.addressing.service_list_response import ServiceListResponse
 from cloudflare.types.spectrum.app_get_response import SpectrumConfigAppConfig
@@ -18,7 +18,8 @@ from pydantic import BaseModel
 from prefixgate.domain.bindings import CDN, SPECTRUM
 from prefixgate.service import identity
 from prefixgate.service.context import Actor
-from tests.api.helpers import assert_ok, create_prefix
+from tests.api.conftest import SdkFor
+from tests.api.helpers import assert_ok, create_prefix, present
 from tests.api.spectrum_helpers import (
     NOT_AUTHORIZED,
     Stage,
@@ -29,29 +30,7 @@ from tests.api.spectrum_helpers import (
     stage,
     zone_name,
 )
-from tests.support import Member, Server, World, unique_v4_prefix
-
-T = TypeVar("T")
-SdkFor = Callable[[Member], Cloudflare]
-
-
-@pytest.fixture
-def sdk(server: Server) -> Iterator[SdkFor]:
-    """Official SDK clients on the test server, one per member, closed afterwards."""
-    made: list[Cloudflare] = []
-
-    def make(who: Member) -> Cloudflare:
-        made.append(Cloudflare(api_token=who.token, base_url=server.api, max_retries=0))
-        return made[-1]
-
-    yield make
-    for c in made:
-        c.close()
-
-
-def present(value: T | None) -> T:
-    assert value is not None
-    return value
+from tests.support import World, unique_v4_prefix
 
 
 def refused(fn: Callable[[], object], error: type[APIStatusError]) -> list[dict[str, Any]]:
