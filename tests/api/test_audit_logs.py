@@ -308,3 +308,34 @@ def test_replaying_delegation_events_reproduces_the_delegations(world: World, ro
         got = world.client(who).get(f"/accounts/{acct}/addressing/received_delegations").json()["result"]
         fields = {d["id"]: {k: d[k] for k in current[d["id"]]} for d in got}
         assert replay(account_log(world, who, acct)) == fields
+
+
+def test_cloudflare_filters(world: World) -> None:
+    """id, action.type, actor.email, actor.ip, since and before narrow the log as Cloudflare's do."""
+    alice = world.client(world.alice)
+    url = f"/accounts/{world.a}/audit_logs"
+    p = create_prefix(world, world.alice, world.a)
+    assert alice.patch(f"/accounts/{world.a}/addressing/prefixes/{p['id']}", json={"description": "x"}).is_success
+
+    def ids(**params: str) -> list[str]:
+        r = alice.get(url, params=params)
+        assert r.status_code == 200, r.text
+        return [e["id"] for e in r.json()["result"]]
+
+    everything = alice.get(url, params={"per_page": 1000}).json()["result"]
+    updated = [e for e in everything if e["action"]["type"] == "prefix.updated"]
+    assert ids(**{"action.type": "prefix.updated"}) == [e["id"] for e in updated]
+    assert ids(id=updated[0]["id"]) == [updated[0]["id"]]
+    mine = [e["id"] for e in everything if e["actor"]["email"] == world.alice.email]
+    assert mine and ids(**{"actor.email": world.alice.email.upper()}) == mine
+    assert ids(**{"actor.ip": "127.0.0.1"}) == mine  # the CLI's setup events carry no IP
+    assert ids(**{"actor.email": "nobody@example.com"}) == []
+    future = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert ids(since=future) == []
+    assert ids(before=future) == [e["id"] for e in everything]
+    assert ids(since="2000-01-01T00:00:00Z", **{"action.type": "prefix.created"}) == [
+        e["id"] for e in everything if e["action"]["type"] == "prefix.created"
+    ]
+    r = alice.get(url, params={"since": "yesterday"})
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["code"] == 1001

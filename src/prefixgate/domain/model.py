@@ -14,6 +14,7 @@ __all__ = [
     "Account",
     "ApiToken",
     "AuditEvent",
+    "AuditQuery",
     "Delegation",
     "IpAccess",
     "Membership",
@@ -166,6 +167,19 @@ class AuditEvent:
     old_value: dict[str, object] | None
     new_value: dict[str, object] | None
     metadata: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Which audit events to list: Cloudflare's filters (all optional), and the order."""
+
+    newest_first: bool = True
+    id: str | None = None
+    action: str | None = None
+    actor_email: str | None = None
+    actor_ip: str | None = None
+    since: datetime | None = None
+    before: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

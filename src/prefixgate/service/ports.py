@@ -12,6 +12,7 @@ from ..domain.model import (
     Account,
     ApiToken,
     AuditEvent,
+    AuditQuery,
     Delegation,
     Membership,
     Page,
@@ -103,7 +104,7 @@ class DelegationRepo(Protocol):
 
 class AuditRepo(Protocol):
     def add_many(self, events: Sequence[AuditEvent]) -> None: ...
-    def page(self, owner_kind: str, owner_id: str, page: PageRequest, *, newest_first: bool) -> Page[AuditEvent]: ...
+    def page(self, owner_kind: str, owner_id: str, page: PageRequest, query: AuditQuery) -> Page[AuditEvent]: ...
 
 
 class ZoneRepo(Protocol):

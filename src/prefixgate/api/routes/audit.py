@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 
-from ...domain.model import AuditEvent
+from ...domain.codes import Code
+from ...domain.errors import InvalidInput
+from ...domain.model import AuditEvent, AuditQuery
 from ...service.audit import account_audit_log
 from ...service.context import rfc3339
 from ..deps import AuditPaging, CurrentActor, Db
@@ -19,6 +22,41 @@ from ._common import ERRORS
 router = APIRouter(tags=["Audit Logs"], responses=ERRORS)
 
 Direction = Literal["desc", "asc"]
+
+
+def _instant(value: str | None, name: str) -> datetime | None:
+    """An RFC 3339 date (midnight UTC) or date-time; one without an offset is taken as UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} {value!r} is not an RFC 3339 date or date-time", code=Code.INVALID_FIELD) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def audit_query(
+    direction: Direction = "desc",
+    id: Annotated[str | None, Query(max_length=32)] = None,
+    action_type: Annotated[str | None, Query(alias="action.type", max_length=64)] = None,
+    actor_email: Annotated[str | None, Query(alias="actor.email", max_length=254)] = None,
+    actor_ip: Annotated[str | None, Query(alias="actor.ip", max_length=64)] = None,
+    since: Annotated[str | None, Query(max_length=40, description="RFC 3339 date or date-time")] = None,
+    before: Annotated[str | None, Query(max_length=40, description="RFC 3339 date or date-time")] = None,
+) -> AuditQuery:
+    """Cloudflare's audit-log filters, as query parameters."""
+    return AuditQuery(
+        newest_first=direction == "desc",
+        id=id,
+        action=action_type,
+        actor_email=actor_email.strip().lower() if actor_email else None,
+        actor_ip=actor_ip,
+        since=_instant(since, "since"),
+        before=_instant(before, "before"),
+    )
+
+
+Filters = Annotated[AuditQuery, Depends(audit_query)]
 
 
 def audit_record(e: AuditEvent) -> dict[str, object]:
@@ -40,7 +78,7 @@ def audit_record(e: AuditEvent) -> dict[str, object]:
 
 @router.get("/accounts/{account_id}/audit_logs", response_model=Envelope[list[AuditLogOut]])
 def list_audit_logs(
-    db: Db, actor: CurrentActor, account_id: str, page: AuditPaging, direction: Direction = "desc"
+    db: Db, actor: CurrentActor, account_id: str, page: AuditPaging, query: Filters
 ) -> dict[str, object]:
     """Every change to this account's prefixes, delegations (made or received) and members."""
-    return ok_page(account_audit_log(db, actor, account_id, page, newest_first=direction == "desc"), audit_record)
+    return ok_page(account_audit_log(db, actor, account_id, page, query), audit_record)

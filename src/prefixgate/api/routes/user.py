@@ -14,7 +14,7 @@ from ..envelope import ok, ok_page
 from ..schemas.accounts import AuditLogOut, CreateToken, TokenCreatedOut, TokenOut, TokenVerifyOut, UserOut
 from ..schemas.common import Envelope, IdResult
 from ._common import ERRORS
-from .audit import Direction, audit_record
+from .audit import Filters, audit_record
 
 router = APIRouter(tags=["User"], responses=ERRORS)
 
@@ -57,7 +57,5 @@ def delete_token(db: Db, actor: CurrentActor, token_id: str) -> dict[str, object
 
 
 @router.get("/user/audit_logs", response_model=Envelope[list[AuditLogOut]])
-def list_user_audit_logs(
-    db: Db, actor: CurrentActor, page: AuditPaging, direction: Direction = "desc"
-) -> dict[str, object]:
-    return ok_page(user_audit_log(db, actor, page, newest_first=direction == "desc"), audit_record)
+def list_user_audit_logs(db: Db, actor: CurrentActor, page: AuditPaging, query: Filters) -> dict[str, object]:
+    return ok_page(user_audit_log(db, actor, page, query), audit_record)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from ....domain.model import AuditEvent, Page, PageRequest
+from ....domain.model import AuditEvent, AuditQuery, Page, PageRequest
 from ..tables import audit_log
 from ._paging import paged
 
@@ -68,7 +68,19 @@ class SqlAuditRepo:
             ],
         )
 
-    def page(self, owner_kind: str, owner_id: str, page: PageRequest, *, newest_first: bool) -> Page[AuditEvent]:
-        order = audit_log.c.seq.desc() if newest_first else audit_log.c.seq
-        q = select(audit_log).where(audit_log.c.owner_kind == owner_kind, audit_log.c.owner_id == owner_id)
-        return paged(self._c, q.order_by(order), page, _event)
+    def page(self, owner_kind: str, owner_id: str, page: PageRequest, query: AuditQuery) -> Page[AuditEvent]:
+        c = audit_log.c
+        q = select(audit_log).where(c.owner_kind == owner_kind, c.owner_id == owner_id)
+        for column, value in (
+            (c.id, query.id),
+            (c.action, query.action),
+            (c.actor_email, query.actor_email),
+            (c.actor_ip, query.actor_ip),
+        ):
+            if value is not None:
+                q = q.where(column == value)
+        if query.since is not None:
+            q = q.where(c.when >= query.since)
+        if query.before is not None:
+            q = q.where(c.when < query.before)
+        return paged(self._c, q.order_by(c.seq.desc() if query.newest_first else c.seq), page, _event)
