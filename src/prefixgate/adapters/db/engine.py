@@ -31,6 +31,13 @@ def make_engine(
     connect_args: dict[str, Any] = {
         "connect_timeout": connect_timeout_s,
         "options": f"-c statement_timeout={statement_timeout_ms} -c lock_timeout={statement_timeout_ms}",
+        # A server that vanishes without a reset (a partition, a dead host) must not hang a worker:
+        # unacknowledged data gives up after tcp_user_timeout, idle pooled connections via keepalives.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": statement_timeout_ms + connect_timeout_s * 1000,
     }
     return create_engine(
         url,
