@@ -90,8 +90,7 @@ def create_binding(
             uow,
             actor,
             "binding.created",
-            resource_type="binding",
-            resource_id=binding.id,
+            binding.id,
             owners=[("account", account_id)],
             new=binding_record(binding),
         )
@@ -129,8 +128,7 @@ def delete_binding(
             uow,
             actor,
             "binding.deleted",
-            resource_type="binding",
-            resource_id=binding.id,
+            binding.id,
             owners=[("account", account_id)],
             old=binding_record(binding),
         )

@@ -83,15 +83,16 @@ def record(
     uow: UnitOfWork,
     actor: Actor,
     action: str,
-    *,
-    resource_type: str,
     resource_id: str,
+    *,
     owners: Iterable[tuple[str, str]],
     old: Mapping[str, object] | None = None,
     new: Mapping[str, object] | None = None,
     metadata: Mapping[str, object] | None = None,
 ) -> None:
     """Write one audit event into each owner's log (("account", id) or ("user", id)), inside `uow`.
+
+    `action` is "<resource type>.<verb>", e.g. "delegation.created"; `resource_id` names the object.
 
     The first owner is the acting side. Copies in other accounts' logs (a delegatee's, an app owner's)
     name the actor only by id: another tenant never learns the actor's email or IP address.
@@ -111,7 +112,7 @@ def record(
             actor_ip=actor.ip if i == 0 else None,
             interface=actor.interface,
             action=action,
-            resource_type=resource_type,
+            resource_type=action.partition(".")[0],
             resource_id=resource_id,
             old_value=dict(old) if old is not None else None,
             new_value=dict(new) if new is not None else None,

@@ -84,8 +84,7 @@ def create_account(db: Database, actor: Actor, name: str, *, owner_email: str | 
                 uow,
                 actor,
                 "member.created",
-                resource_type="member",
-                resource_id=member.id,
+                member.id,
                 owners=[("account", account.id)],
                 new=member_record(member),
             )
@@ -191,8 +190,7 @@ def add_member(
             uow,
             actor,
             "member.created",
-            resource_type="member",
-            resource_id=member.id,
+            member.id,
             owners=[("account", account_id)],
             new=member_record(member),
         )
@@ -217,9 +215,7 @@ def delete_member(db: Database, actor: Actor, account_id: str, member_id: str) -
         if member is None:
             raise NotFound("member not found", code=Code.NOT_FOUND)
         if _is_admin(member):
-            admins = [
-                m for m in uow.members.all_in(account_id) if Permission.MEMBERS_WRITE in permissions_of(m.role_ids)
-            ]
+            admins = [m for m in uow.members.all_in(account_id) if _is_admin(m)]
             if len(admins) <= 1:
                 raise Conflict("cannot remove the account's last Administrator", code=Code.LAST_ADMINISTRATOR)
         uow.members.delete(member.id)
@@ -227,8 +223,7 @@ def delete_member(db: Database, actor: Actor, account_id: str, member_id: str) -
             uow,
             actor,
             "member.deleted",
-            resource_type="member",
-            resource_id=member.id,
+            member.id,
             owners=[("account", account_id)],
             old=member_record(member),
         )

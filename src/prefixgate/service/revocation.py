@@ -96,8 +96,7 @@ def enforce(
             uow,
             actor,
             "spectrum_app.blocked",
-            resource_type="spectrum_app",
-            resource_id=a.app.id,
+            a.app.id,
             owners=[("account", owner_account_id), ("account", a.app.account_id)],
             metadata={"reason": a.reason, "ips": [str(ip) for ip in a.ips], "zone_id": a.app.zone_id},
         )

@@ -68,8 +68,7 @@ def create_token(
             uow,
             actor,
             "token.created",
-            resource_type="token",
-            resource_id=token.id,
+            token.id,
             owners=[("user", owner.id)],
             new=token_record(token),
         )
@@ -102,8 +101,7 @@ def delete_token(db: Database, actor: Actor, token_id: str) -> ApiToken:
             uow,
             actor,
             "token.deleted",
-            resource_type="token",
-            resource_id=token.id,
+            token.id,
             owners=[("user", user.id)],
             old=token_record(token),
         )
