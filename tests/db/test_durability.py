@@ -202,7 +202,10 @@ def check_acknowledged_via_api(fx: Fixture, server: ProcServer, ledger: Ledger) 
     try:
         for pid, acct in ledger.prefixes.items():
             r = clients[acct].get(f"/accounts/{acct}/addressing/prefixes/{pid}")
-            assert r.status_code == (404 if pid in ledger.prefixes_deleted else 200), (pid, r.text)
+            if pid in ledger.prefixes_deleted:
+                assert r.status_code == 404, (pid, r.text)
+            elif pid not in ledger.unsure_deletes:  # a delete cut off by the kill may or may not have committed
+                assert r.status_code == 200, (pid, r.text)
         listed: dict[str, set[str]] = {}
         for did, (acct, pid) in ledger.delegations.items():
             if pid not in listed:
@@ -236,7 +239,10 @@ def check_rows_and_audit(db: SqlDatabase, ledger: Ledger) -> None:
 
     # Acknowledged writes are present; acknowledged deletes are absent.
     for pid in ledger.prefixes:
-        assert (pid in prefix_rows) is (pid not in ledger.prefixes_deleted), pid
+        if pid in ledger.prefixes_deleted:
+            assert pid not in prefix_rows, pid
+        elif pid not in ledger.unsure_deletes:
+            assert pid in prefix_rows, pid
     for did in ledger.delegations:
         if did in ledger.delegations_deleted:
             assert did not in delegation_rows, did
