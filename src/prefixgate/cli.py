@@ -118,7 +118,7 @@ def resolve(
     """Which app, zone and account receive a connection to that address, or exactly why none does."""
 
     def act() -> dict[str, Any]:
-        _, resolution = edge.resolve(open_database(_settings(database_url)), Actor.cli(), ip, protocol, port)
+        resolution = edge.resolve(open_database(_settings(database_url)), Actor.cli(), ip, protocol, port)
         return resolution_record(resolution)
 
     _run(act)

@@ -22,14 +22,13 @@ def load_demo(db: Database, *, base_url: str) -> str:
     if user is None:
         user, api_key = identity.create_user(db, cli, DEMO_EMAIL, password=None, operator=True)
         a = identity.create_account(db, cli, "Account A", owner_email=DEMO_EMAIL)
-        b = identity.create_account(db, cli, "Account B", owner_email=DEMO_EMAIL)
+        identity.create_account(db, cli, "Account B", owner_email=DEMO_EMAIL)
         try:
             p = prefixes.create_prefix(db, cli, a.id, DEMO_PREFIX, asn=13335, description="docs example")
             prefixes.approve_prefix(db, cli, p.id)
         except Conflict:  # 1.2.3.0/24 already onboarded by some other account in this database
             pass
-        del b
-    token, value = tokens.create_token(db, cli, "demo", user=user)
+    _, value = tokens.create_token(db, cli, "demo", user=user)
     with db.read() as uow:
         accounts = uow.members.for_user(user.id)
         names = {m.account_id: (acct.name if (acct := uow.accounts.get(m.account_id)) else "?") for m in accounts}
@@ -46,5 +45,4 @@ def load_demo(db: Database, *, base_url: str) -> str:
         "Try:",
         f"  curl -s -H 'Authorization: Bearer {value}' {base_url}/accounts",
     ]
-    del token
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..domain.net import parse_ip
-from ..domain.spectrum import Protocol, Resolution, parse_protocol, resolve_connection
+from ..domain.spectrum import Resolution, parse_protocol, resolve_connection
 from .context import Actor
 from .ports import Database
 from .usability import spectrum_problem
@@ -11,7 +11,7 @@ from .usability import spectrum_problem
 __all__ = ["resolve"]
 
 
-def resolve(db: Database, actor: Actor, ip: str, transport: str, port: int) -> tuple[Protocol, Resolution]:
+def resolve(db: Database, actor: Actor, ip: str, transport: str, port: int) -> Resolution:
     """Which app, zone and account receive a connection to (ip, transport, port), or exactly why none does."""
     actor.require_operator()
     address = parse_ip(ip)
@@ -21,4 +21,4 @@ def resolve(db: Database, actor: Actor, ip: str, transport: str, port: int) -> t
         problem = spectrum_problem(uow, app.account_id, address) if app is not None and app.status == "active" else None
         zone = uow.zones.get(app.zone_id) if app is not None else None
     paused = zone is not None and zone.paused
-    return protocol, resolve_connection(address, protocol, app, problem, zone_paused=paused)
+    return resolve_connection(address, protocol, app, problem, zone_paused=paused)

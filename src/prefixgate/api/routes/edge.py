@@ -26,5 +26,5 @@ def resolve(
     protocol: Literal["tcp", "udp"] = "tcp",
 ) -> dict[str, object]:
     """Which app, zone and account receive a connection to (ip, protocol, port), or exactly why none does."""
-    _, resolution = edge.resolve(db, actor, ip, protocol, port)
+    resolution = edge.resolve(db, actor, ip, protocol, port)
     return ok(resolution_record(resolution))
