@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from ...domain.model import IpAccess
 from ...service import delegations
 from ...service.records import received_delegation_record
 from ..deps import CurrentActor, Db
 from ..envelope import ok
+from ..routing import api_router
 from ..schemas.addressing import IpAccessOut
 from ..schemas.common import Envelope
 from ._common import ERRORS
 
-router = APIRouter(tags=["IP Access"], responses=ERRORS)
+router = api_router(tags=["IP Access"], responses=ERRORS)
 
 
 def access_record(a: IpAccess) -> dict[str, object]:

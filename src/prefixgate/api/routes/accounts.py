@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from ...domain.codes import Code
 from ...domain.errors import NotFound
 from ...domain.model import Page
@@ -12,11 +10,12 @@ from ...service import identity
 from ...service.records import account_record, member_record, role_record
 from ..deps import AccountPaging, CurrentActor, Db
 from ..envelope import ok, ok_page
+from ..routing import api_router
 from ..schemas.accounts import AccountOut, CreateAccount, CreateMember, MemberOut, RoleOut
 from ..schemas.common import Envelope, IdResult
 from ._common import ERRORS
 
-router = APIRouter(tags=["Accounts"], responses=ERRORS)
+router = api_router(tags=["Accounts"], responses=ERRORS)
 
 
 @router.get("/accounts", response_model=Envelope[list[AccountOut]])

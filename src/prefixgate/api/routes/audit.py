@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from ...domain.codes import Code
 from ...domain.errors import InvalidInput
@@ -15,11 +15,12 @@ from ...service.audit import account_audit_log
 from ...service.context import rfc3339
 from ..deps import AuditPaging, CurrentActor, Db
 from ..envelope import ok_page
+from ..routing import api_router
 from ..schemas.accounts import AuditLogOut
 from ..schemas.common import Envelope
 from ._common import ERRORS
 
-router = APIRouter(tags=["Audit Logs"], responses=ERRORS)
+router = api_router(tags=["Audit Logs"], responses=ERRORS)
 
 Direction = Literal["desc", "asc"]
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from ...service import bindings
 from ...service.records import binding_record, service_record
 from ..deps import CurrentActor, Db, Force
 from ..envelope import ok
+from ..routing import api_router
 from ..schemas.common import Envelope
 from ..schemas.zones import BindingOut, CreateBinding, ServiceOut
 from ._common import ERRORS
 
-router = APIRouter(prefix="/accounts/{account_id}/addressing", tags=["Service Bindings"], responses=ERRORS)
+router = api_router(prefix="/accounts/{account_id}/addressing", tags=["Service Bindings"], responses=ERRORS)
 
 
 @router.get("/services", response_model=Envelope[list[ServiceOut]])

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from ...service import delegations
 from ...service.records import delegation_record, received_delegation_record
 from ...service.revocation import AffectedApp
 from ..deps import AddressingPaging, CurrentActor, Db, Force
 from ..envelope import ok, ok_page
+from ..routing import api_router
 from ..schemas.addressing import CreateDelegation, DelegationOut, ReceivedDelegationOut
 from ..schemas.common import Envelope, IdResult
 from ..schemas.zones import DelegationImpactOut
 from ._common import ERRORS
 
-router = APIRouter(prefix="/accounts/{account_id}/addressing", tags=["IP Prefix Delegations"], responses=ERRORS)
+router = api_router(prefix="/accounts/{account_id}/addressing", tags=["IP Prefix Delegations"], responses=ERRORS)
 
 
 @router.get("/prefixes/{prefix_id}/delegations", response_model=Envelope[list[DelegationOut]])

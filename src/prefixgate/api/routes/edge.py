@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from ...service import edge
 from ...service.records import resolution_record
 from ..deps import CurrentActor, Db
 from ..envelope import ok
+from ..routing import api_router
 from ..schemas.common import Envelope
 from ..schemas.zones import ResolveOut
 from ._common import ERRORS
 
-router = APIRouter(prefix="/edge", tags=["Edge"], responses=ERRORS)
+router = api_router(prefix="/edge", tags=["Edge"], responses=ERRORS)
 
 
 @router.get("/resolve", response_model=Envelope[ResolveOut])

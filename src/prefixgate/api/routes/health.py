@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from ...domain.codes import Code
 from ..deps import Db
 from ..errors import error_response
+from ..routing import api_router
 
-router = APIRouter(tags=["Health"])
+router = api_router(tags=["Health"])
 
 
 @router.get("/healthz")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from ...service import prefixes
 from ...service.records import prefix_record
 from ..deps import AddressingPaging, AppSettings, CurrentActor, Db, Force
 from ..envelope import ok, ok_page
+from ..routing import api_router
 from ..schemas.addressing import CreatePrefix, EditPrefix, PrefixOut
 from ..schemas.common import Envelope
 from ._common import ERRORS
 
-router = APIRouter(prefix="/accounts/{account_id}/addressing/prefixes", tags=["IP Prefixes"], responses=ERRORS)
+router = api_router(prefix="/accounts/{account_id}/addressing/prefixes", tags=["IP Prefixes"], responses=ERRORS)
 
 
 @router.get("", response_model=Envelope[list[PrefixOut]])

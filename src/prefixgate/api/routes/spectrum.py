@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
-
 from ...domain.model import PageRequest
 from ...service import spectrum
 from ...service.records import app_record
 from ...service.spectrum import AppInput
 from ..deps import CurrentActor, Db, paging
 from ..envelope import ok, ok_page
+from ..routing import api_router
 from ..schemas.common import Envelope, IdResult
 from ..schemas.zones import AppIn, AppOut
 from ._common import ERRORS
 
-router = APIRouter(prefix="/zones/{zone_id}/spectrum/apps", tags=["Spectrum Applications"], responses=ERRORS)
+router = api_router(prefix="/zones/{zone_id}/spectrum/apps", tags=["Spectrum Applications"], responses=ERRORS)
 
 AppPaging = Annotated[PageRequest, paging(20, 100)]
 Order = Literal["protocol", "app_id", "created_on", "modified_on", "dns"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from ...domain.codes import Code
 from ...domain.errors import Unauthenticated
 from ...service import tokens
@@ -11,12 +9,13 @@ from ...service.audit import user_audit_log
 from ...service.records import token_record, user_record
 from ..deps import AccountPaging, AuditPaging, CurrentActor, Db
 from ..envelope import ok, ok_page
+from ..routing import api_router
 from ..schemas.accounts import AuditLogOut, CreateToken, TokenCreatedOut, TokenOut, TokenVerifyOut, UserOut
 from ..schemas.common import Envelope, IdResult
 from ._common import ERRORS
 from .audit import Filters, audit_record
 
-router = APIRouter(tags=["User"], responses=ERRORS)
+router = api_router(tags=["User"], responses=ERRORS)
 
 
 @router.get("/user", response_model=Envelope[UserOut])

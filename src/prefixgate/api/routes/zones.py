@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from ...service import zones
 from ...service.records import zone_record
 from ..deps import AccountPaging, CurrentActor, Db
 from ..envelope import ok, ok_page
+from ..routing import api_router
 from ..schemas.common import Envelope, IdResult
 from ..schemas.zones import CreateZone, EditZone, ZoneOut
 from ._common import ERRORS
 
-router = APIRouter(prefix="/zones", tags=["Zones"], responses=ERRORS)
+router = api_router(prefix="/zones", tags=["Zones"], responses=ERRORS)
 
 
 @router.get("", response_model=Envelope[list[ZoneOut]])
