@@ -63,7 +63,7 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
-    from .api.protocol import NoDelayH11Protocol
+    from .api.protocol import NoDelayHttpToolsProtocol
 
     settings = _settings(database_url, allow_non_public_prefixes=allow_non_public_prefixes)
     try:
@@ -85,7 +85,8 @@ def serve(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
-        http=NoDelayH11Protocol,
+        http=NoDelayHttpToolsProtocol,
+        loop="uvloop",
     )
 
 

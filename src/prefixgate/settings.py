@@ -21,6 +21,9 @@ class Settings:
     connect_timeout_s: int = 5
     sqlite_busy_timeout_ms: int = 10_000
     log_level: str = "INFO"
+    # How long who a credential is may be remembered. A deleted token, a removed member or a changed
+    # role is refused at once by the worker that made the change and within this time by every other.
+    credential_cache_ttl_s: float = 0.5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -45,7 +48,17 @@ class Settings:
             s = replace(s, sqlite_busy_timeout_ms=int(v))
         if (v := get("LOG_LEVEL")) is not None:
             s = replace(s, log_level=v.upper())
+        if (v := get("CREDENTIAL_CACHE_TTL_S")) is not None:
+            s = replace(s, credential_cache_ttl_s=float(v))
+        s.check()
         return s
+
+    def check(self) -> None:
+        """Raises ValueError for settings that would break a promise the docs make."""
+        if not 0 <= self.credential_cache_ttl_s <= 1:
+            raise ValueError(
+                f"PREFIXGATE_CREDENTIAL_CACHE_TTL_S must be between 0 and 1 second, not {self.credential_cache_ttl_s}"
+            )
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields changed; `None` values are ignored (unset CLI flags)."""

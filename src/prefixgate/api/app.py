@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from .. import __version__
 from ..adapters.db.engine import make_engine
 from ..adapters.db.uow import SqlDatabase
+from ..service.auth import Authenticator
 from ..settings import Settings
 from .deps import clean_path
 from .errors import install_error_handlers
@@ -39,10 +40,12 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
             sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
     )
+    app.state.authenticator = Authenticator(settings.credential_cache_ttl_s)
+    app.state.db.on_credentials_changed(app.state.authenticator.forget_all)
     install_error_handlers(app)
+    app.include_router(health.router)  # first: probes must not be matched against every API route
     for module in (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(clean_path)])
-    app.include_router(health.router)
     _document_auth(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)

@@ -1,18 +1,24 @@
-"""Request dependencies, as Annotated aliases so a route's signature lists what it needs."""
+"""Request dependencies, as Annotated aliases so a route's signature lists what it needs.
+
+All of them are `async def` and do no I/O on the event loop, so none costs a hop into the thread pool;
+the route body and its database work share one hop (see routing.py).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
-from ..adapters.db.uow import SqlDatabase
 from ..domain.codes import Code
 from ..domain.errors import NotFound, Unauthenticated
 from ..domain.model import PageRequest
-from ..service.auth import authenticate
+from ..service.auth import Authenticator, Credential
 from ..service.context import Actor
+from ..service.ports import Database
 from ..settings import Settings
+from .routing import request_scope
 
 __all__ = [
     "AccountPaging",
@@ -27,7 +33,7 @@ __all__ = [
 ]
 
 
-def clean_path(request: Request) -> None:
+async def clean_path(request: Request) -> None:
     """Ids in the path never carry control characters; such an id names nothing (404), on every engine.
 
     `account_id` is left to the membership check, which answers 403 for any account you are not in.
@@ -37,35 +43,46 @@ def clean_path(request: Request) -> None:
             raise NotFound(f"{name.removesuffix('_id')} not found", code=Code.NOT_FOUND)
 
 
-def _db(request: Request) -> SqlDatabase:
-    db: SqlDatabase = request.app.state.db
-    return db
+async def _db(request: Request) -> Database:
+    return request_scope(request)
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-Db = Annotated[SqlDatabase, Depends(_db)]
+Db = Annotated[Database, Depends(_db)]
 AppSettings = Annotated[Settings, Depends(_settings)]
 
 
-def _actor(
-    request: Request,
-    db: Db,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_auth_email: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_auth_key: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Actor:
-    bearer = None
+def _credential(request: Request) -> Credential:
+    headers = request.headers
+    authorization = headers.get("authorization")
     if authorization is not None:
         scheme, _, value = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("Authorization must be 'Bearer <token>'", code=Code.AUTHENTICATION_ERROR)
-        bearer = value.strip()
+        return Credential(bearer=value.strip())
+    email, key = headers.get("x-auth-email"), headers.get("x-auth-key")
+    if email is None or key is None:
+        raise Unauthenticated(
+            "Authentication error: send Authorization: Bearer <token>, or X-Auth-Email and X-Auth-Key",
+            code=Code.AUTHENTICATION_ERROR,
+        )
+    return Credential(email=email, api_key=key)
+
+
+async def _actor(request: Request) -> Actor:
+    """The caller. A credential seen within the cache's lifetime costs no query and no thread hop;
+    otherwise it is looked up in the request's own unit of work."""
+    credential = _credential(request)
     ip = request.client.host if request.client else None
-    return authenticate(db, bearer=bearer, email=x_auth_email, api_key=x_auth_key, ip=ip)
+    authenticator: Authenticator = request.app.state.authenticator
+    actor = authenticator.cached(credential, ip)
+    if actor is None:
+        actor = await run_in_threadpool(authenticator.authenticate, request_scope(request), credential, ip)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(_actor)]
@@ -76,7 +93,7 @@ def paging(default: int, maximum: int) -> Any:
 
     # `maximum` is local to this call, so it must not appear in a (stringified) annotation:
     # FastAPI could not resolve it and every request sending per_page would fail with 500.
-    def _page(
+    async def _page(
         page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
         per_page: int = Query(default, ge=1, le=maximum),
     ) -> PageRequest:

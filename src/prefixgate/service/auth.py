@@ -1,40 +1,123 @@
-"""Authentication: turn a presented credential into an Actor."""
+"""Authentication: turn a presented credential into an Actor, remembering the answer very briefly."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from ..domain.codes import Code
 from ..domain.errors import Unauthenticated
-from ..domain.model import User
+from ..domain.model import ApiToken, User
 from ..domain.roles import Permission, permissions_of
 from .context import Actor, utcnow
 from .credentials import digest, same_digest
 from .ports import Database, UnitOfWork
 
-__all__ = ["authenticate"]
+__all__ = ["Authenticator", "Credential", "authenticate"]
 
 # Recording last use on every request would turn every read into a write; a minute is precise enough.
 _TOUCH_EVERY = timedelta(minutes=1)
 
 
-def authenticate(
-    db: Database,
-    *,
-    bearer: str | None,
-    email: str | None,
-    api_key: str | None,
-    ip: str | None = None,
-) -> Actor:
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What a request presented: a bearer token, or an email with a global API key."""
+
+    bearer: str | None = None
+    email: str | None = None
+    api_key: str | None = None
+
+
+def authenticate(db: Database, credential: Credential, ip: str | None = None) -> Actor:
     """Resolve `Authorization: Bearer` or `X-Auth-Email` + `X-Auth-Key` into an Actor.
 
     Raises:
         Unauthenticated: no credential (code 10000) or a bad one (9109 for tokens, 10000 for keys).
     """
-    if bearer is not None:
-        return _by_token(db, bearer, ip)
-    if email is not None and api_key is not None:
-        return _by_key(db, email, api_key, ip)
+    return _resolve(db, credential, ip)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """Who a credential is, as cached: everything an Actor needs except the caller's address."""
+
+    user: User
+    grants: dict[str, frozenset[Permission]]
+    token_id: str | None
+    not_before: datetime | None
+    expires_on: datetime | None
+
+    def actor(self, ip: str | None) -> Actor:
+        return Actor(user=self.user, grants=self.grants, ip=ip, token_id=self.token_id)
+
+    def in_force(self, now: datetime) -> bool:
+        return not ((self.expires_on and self.expires_on <= now) or (self.not_before and self.not_before > now))
+
+
+class Authenticator:
+    """`authenticate` behind a cache of who each credential is, kept `ttl_s` seconds.
+
+    A hit costs no query. A token deleted or a membership removed or changed in this process empties the
+    cache when that change commits (forget_all); in any other process the old answer lives at most
+    `ttl_s` seconds. A token's own expiry is checked on every hit. `ttl_s=0` turns the cache off.
+    """
+
+    def __init__(self, ttl_s: float, *, max_entries: int = 10_000) -> None:
+        self._ttl = ttl_s
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, _Identity]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def cached(self, credential: Credential, ip: str | None) -> Actor | None:
+        """The Actor for `credential` if it is cached and still in force; None means: ask the database."""
+        if self._ttl <= 0:
+            return None
+        key = _key(credential)
+        entry = self._entries.get(key) if key is not None else None
+        if entry is None:
+            return None
+        until, identity = entry
+        if time.monotonic() >= until or not identity.in_force(utcnow()):
+            self._entries.pop(key, None)  # type: ignore[arg-type]
+            return None
+        return identity.actor(ip)
+
+    def authenticate(self, db: Database, credential: Credential, ip: str | None) -> Actor:
+        """Look the credential up in `db` and cache who it is. Raises as `authenticate` does."""
+        generation = self._generation
+        actor, identity = _resolve(db, credential, ip)
+        key = _key(credential)
+        if self._ttl > 0 and key is not None:
+            with self._lock:
+                # A change committed while we read may not be in what we read: cache nothing then.
+                if generation == self._generation:
+                    if len(self._entries) >= self._max:
+                        self._entries.clear()
+                    self._entries[key] = (time.monotonic() + self._ttl, identity)
+        return actor
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+def _key(credential: Credential) -> str | None:
+    if credential.bearer is not None:
+        return "t:" + digest(credential.bearer)
+    if credential.email is not None and credential.api_key is not None:
+        return "k:" + digest(f"{credential.email.strip().lower()}\n{credential.api_key}")
+    return None
+
+
+def _resolve(db: Database, credential: Credential, ip: str | None) -> tuple[Actor, _Identity]:
+    if credential.bearer is not None:
+        return _by_token(db, credential.bearer, ip)
+    if credential.email is not None and credential.api_key is not None:
+        return _by_key(db, credential.email, credential.api_key, ip)
     raise Unauthenticated(
         "Authentication error: send Authorization: Bearer <token>, or X-Auth-Email and X-Auth-Key",
         code=Code.AUTHENTICATION_ERROR,
@@ -45,32 +128,33 @@ def _grants(uow: UnitOfWork, user: User) -> dict[str, frozenset[Permission]]:
     return {m.account_id: permissions_of(m.role_ids) for m in uow.members.for_user(user.id)}
 
 
-def _by_token(db: Database, value: str, ip: str | None) -> Actor:
+def _by_token(db: Database, value: str, ip: str | None) -> tuple[Actor, _Identity]:
     invalid = Unauthenticated("Invalid API Token", code=Code.INVALID_ACCESS_TOKEN)
     if not value or len(value) > 200:
         raise invalid
     now = utcnow()
+    token: ApiToken | None
     with db.read() as uow:
         token = uow.tokens.by_hash(digest(value))
         if token is None or token.status != "active":
             raise invalid
-        if (token.expires_on and token.expires_on <= now) or (token.not_before and token.not_before > now):
-            raise invalid
         user = uow.users.get(token.user_id)
         if user is None:
             raise invalid
-        grants = _grants(uow, user)
+        identity = _Identity(user, _grants(uow, user), token.id, token.not_before, token.expires_on)
+    if not identity.in_force(now):
+        raise invalid
     if token.last_used_on is None or now - token.last_used_on >= _TOUCH_EVERY:
-        # Bookkeeping: skipped (and tried again next request) rather than waited for when another
-        # writer holds the lock, so a read never queues behind writes nor fails for their sake.
+        # Bookkeeping: skipped (and tried again later) rather than waited for when another writer
+        # holds the lock, so a read never queues behind writes nor fails for their sake.
         with db.write_if_free() as w:
             if w is not None:
                 w.tokens.touch(token.id, now)
                 w.commit()
-    return Actor(user=user, grants=grants, ip=ip, token_id=token.id)
+    return identity.actor(ip), identity
 
 
-def _by_key(db: Database, email: str, api_key: str, ip: str | None) -> Actor:
+def _by_key(db: Database, email: str, api_key: str, ip: str | None) -> tuple[Actor, _Identity]:
     invalid = Unauthenticated("Unknown X-Auth-Key or X-Auth-Email", code=Code.AUTHENTICATION_ERROR)
     if len(email) > 254 or len(api_key) > 200:
         raise invalid
@@ -78,5 +162,5 @@ def _by_key(db: Database, email: str, api_key: str, ip: str | None) -> Actor:
         user = uow.users.by_email(email.strip().lower())
         if user is None or not same_digest(api_key, uow.users.api_key_hash(user.id)):
             raise invalid
-        grants = _grants(uow, user)
-    return Actor(user=user, grants=grants, ip=ip)
+        identity = _Identity(user, _grants(uow, user), None, None, None)
+    return identity.actor(ip), identity

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ..domain.codes import Code
 from ..domain.errors import Conflict, InvalidInput, NotFound
@@ -24,6 +25,7 @@ __all__ = [
     "list_members",
     "resolve_role_ids",
     "unknown_user",
+    "update_member",
 ]
 
 _MAX_NAME = 255
@@ -202,6 +204,48 @@ def _is_admin(member: Membership) -> bool:
     return Permission.MEMBERS_WRITE in permissions_of(member.role_ids)
 
 
+def _keep_an_administrator(uow: UnitOfWork, account_id: str, refusal: str) -> None:
+    """Raises Conflict if the account has only one Administrator (the one about to go)."""
+    if sum(1 for m in uow.members.all_in(account_id) if _is_admin(m)) <= 1:
+        raise Conflict(refusal, code=Code.LAST_ADMINISTRATOR)
+
+
+def update_member(db: Database, actor: Actor, account_id: str, member_id: str, roles: Sequence[str]) -> Membership:
+    """Give a member other roles. The last Administrator cannot lose the role.
+
+    Raises:
+        NotFound: no such member in this account. InvalidInput: unknown role.
+        Conflict: it would leave the account without an Administrator.
+    """
+    actor.require(account_id, Permission.MEMBERS_WRITE)
+    role_ids = resolve_role_ids(roles)
+    with db.write() as uow:
+        uow.members.lock_account(account_id)
+        member = uow.members.get(account_id, member_id)
+        if member is None:
+            raise NotFound("member not found", code=Code.NOT_FOUND)
+        updated = replace(member, role_ids=role_ids)
+        if _is_admin(member) and not _is_admin(updated):
+            admins = [m for m in uow.members.all_in(account_id) if _is_admin(m)]
+            if len(admins) <= 1:
+                raise Conflict(
+                    "cannot take the role from the account's last Administrator", code=Code.LAST_ADMINISTRATOR
+                )
+        if role_ids != member.role_ids:
+            uow.members.set_roles(member.id, role_ids)
+            record(
+                uow,
+                actor,
+                "member.updated",
+                member.id,
+                owners=[("account", account_id)],
+                old=member_record(member),
+                new=member_record(updated),
+            )
+        uow.commit()
+    return updated
+
+
 def delete_member(db: Database, actor: Actor, account_id: str, member_id: str) -> Membership:
     """Remove a member. The last Administrator cannot be removed.
 
@@ -215,9 +259,7 @@ def delete_member(db: Database, actor: Actor, account_id: str, member_id: str) -
         if member is None:
             raise NotFound("member not found", code=Code.NOT_FOUND)
         if _is_admin(member):
-            admins = [m for m in uow.members.all_in(account_id) if _is_admin(m)]
-            if len(admins) <= 1:
-                raise Conflict("cannot remove the account's last Administrator", code=Code.LAST_ADMINISTRATOR)
+            _keep_an_administrator(uow, account_id, "cannot remove the account's last Administrator")
         uow.members.delete(member.id)
         record(
             uow,

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-__all__ = ["is_postgres", "make_engine"]
+__all__ = ["is_postgres", "make_engine", "sqlite_busy_timeout_s"]
 
 # How long a SQLite writer waits for another's write lock before the request fails with 503.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -15,6 +15,12 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def sqlite_busy_timeout_s(engine: Engine) -> float:
+    """How long a SQLite writer waits for the write lock (its turn in this process, then SQLite's lock)."""
+    ms = engine.get_execution_options().get("prefixgate_busy_timeout_ms", SQLITE_BUSY_TIMEOUT_MS)
+    return float(ms) / 1000
 
 
 def make_engine(
@@ -50,7 +56,11 @@ def make_engine(
 
 
 def _sqlite(url: str, *, busy_timeout_ms: int) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000})
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        execution_options={"prefixgate_busy_timeout_ms": busy_timeout_ms},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -11,7 +11,7 @@ from ...service.records import account_record, member_record, role_record
 from ..deps import AccountPaging, CurrentActor, Db
 from ..envelope import ok, ok_page
 from ..routing import api_router
-from ..schemas.accounts import AccountOut, CreateAccount, CreateMember, MemberOut, RoleOut
+from ..schemas.accounts import AccountOut, CreateAccount, CreateMember, MemberOut, RoleOut, UpdateMember
 from ..schemas.common import Envelope, IdResult
 from ._common import ERRORS
 
@@ -65,6 +65,14 @@ def add_member(db: Db, actor: CurrentActor, account_id: str, body: CreateMember)
 @router.get("/accounts/{account_id}/members/{member_id}", response_model=Envelope[MemberOut])
 def get_member(db: Db, actor: CurrentActor, account_id: str, member_id: str) -> dict[str, object]:
     return ok(member_record(identity.get_member(db, actor, account_id, member_id)))
+
+
+@router.put("/accounts/{account_id}/members/{member_id}", response_model=Envelope[MemberOut])
+def update_member(
+    db: Db, actor: CurrentActor, account_id: str, member_id: str, body: UpdateMember
+) -> dict[str, object]:
+    """Replace a member's roles (role objects with an `id`, as Cloudflare takes them)."""
+    return ok(member_record(identity.update_member(db, actor, account_id, member_id, body.role_names())))
 
 
 @router.delete("/accounts/{account_id}/members/{member_id}", response_model=Envelope[IdResult])

@@ -20,6 +20,7 @@ __all__ = [
     "TokenCreatedOut",
     "TokenOut",
     "TokenVerifyOut",
+    "UpdateMember",
     "UserOut",
 ]
 
@@ -35,6 +36,21 @@ class CreateMember(BaseModel):
     email: Text = Field(max_length=254)
     roles: list[Text] = Field(min_length=1, max_length=20)
     status: Literal["accepted", "pending"] = "accepted"
+
+
+class RoleRef(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: Text = Field(max_length=64)
+
+
+class UpdateMember(BaseModel):
+    """Cloudflare's Update Member body: the member's new roles, as role objects (or role ids or names)."""
+
+    model_config = ConfigDict(extra="ignore")
+    roles: list[RoleRef | Text] = Field(min_length=1, max_length=20)
+
+    def role_names(self) -> list[str]:
+        return [r.id if isinstance(r, RoleRef) else r for r in self.roles]
 
 
 class CreateToken(BaseModel):

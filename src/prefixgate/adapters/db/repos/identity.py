@@ -105,6 +105,7 @@ class SqlMembershipRepo:
     def __init__(self, conn: Connection, *, postgres: bool) -> None:
         self._c = conn
         self._postgres = postgres
+        self.changed = False  # a membership was added, removed or given other roles in this unit
 
     def _select(self) -> Any:
         return select(*_MEMBER_COLUMNS).join(users, users.c.id == memberships.c.user_id)
@@ -120,6 +121,7 @@ class SqlMembershipRepo:
                 created_at=member.created_at,
             )
         )
+        self.changed = True
 
     def get(self, account_id: str, member_id: str) -> Membership | None:
         q = self._select().where(memberships.c.account_id == account_id, memberships.c.id == member_id)
@@ -149,13 +151,19 @@ class SqlMembershipRepo:
         if self._postgres:  # SQLite's write transactions already hold the database lock
             self._c.execute(select(accounts.c.id).where(accounts.c.id == account_id).with_for_update())
 
+    def set_roles(self, member_id: str, role_ids: tuple[str, ...]) -> None:
+        self._c.execute(update(memberships).where(memberships.c.id == member_id).values(role_ids=" ".join(role_ids)))
+        self.changed = True
+
     def delete(self, member_id: str) -> None:
         self._c.execute(delete(memberships).where(memberships.c.id == member_id))
+        self.changed = True
 
 
 class SqlTokenRepo:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
+        self.changed = False  # a token was removed in this unit
 
     def add(self, token: ApiToken, *, token_hash: str) -> None:
         self._c.execute(
@@ -191,3 +199,4 @@ class SqlTokenRepo:
 
     def delete(self, token_id: str) -> None:
         self._c.execute(delete(api_tokens).where(api_tokens.c.id == token_id))
+        self.changed = True
