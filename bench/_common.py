@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from sqlalchemy import Engine, create_engine, event, insert, text
@@ -148,20 +148,17 @@ def bulk_delegations(
             conn.commit()
 
 
-class Server:
-    """`prefixgate serve` as a subprocess in its own session, on 127.0.0.1 and a free port."""
+class ServerProcess:
+    """A command serving HTTP on 127.0.0.1:`port`, run as a subprocess in its own session (so stopping
+    it reaches its worker processes and nothing else), healthy when `health_path` answers 200."""
 
-    def __init__(self, url: str, log_dir: str, *, workers: int = 1) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.api = f"{self.base}/client/v4"
-        self.cmd = [PREFIXGATE, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--database-url", url]
-        self.cmd += ["--workers", str(workers)]
-        self.workers = workers
-        self.log = Path(log_dir) / f"server-{self.port}.log"
+    def __init__(self, cmd: list[str], port: int, log: Path, *, health_path: str, workers: int = 1) -> None:
+        self.cmd, self.port, self.log, self.workers = cmd, port, log, workers
+        self.base = f"http://127.0.0.1:{port}"
+        self.health_path = health_path
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> Server:
+    def start(self, timeout: float = 60.0) -> Self:
         env = {**os.environ, "PREFIXGATE_LOG_LEVEL": os.environ.get("PREFIXGATE_LOG_LEVEL", "INFO")}
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -172,7 +169,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited {self.proc.returncode}: {self.log.read_text()[-1500:]}")
             try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.base}{self.health_path}", timeout=2).status_code == 200:
                     time.sleep(1.0 if self.workers > 1 else 0.0)  # let every worker finish booting
                     return self
             except httpx.HTTPError:
@@ -203,11 +200,26 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
-    def __enter__(self) -> Server:
-        return self.start()
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:  # Ctrl-C while booting, too: `with` calls __exit__ only after __enter__ returns
+            self.stop()
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Server(ServerProcess):
+    """`prefixgate serve` on 127.0.0.1 and a free port."""
+
+    def __init__(self, url: str, log_dir: str, *, workers: int = 1) -> None:
+        port = free_port()
+        cmd = [PREFIXGATE, "serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", url]
+        cmd += ["--workers", str(workers)]
+        super().__init__(cmd, port, Path(log_dir) / f"server-{port}.log", health_path="/healthz", workers=workers)
+        self.api = f"{self.base}/client/v4"
 
 
 @dataclass
@@ -373,6 +385,13 @@ def replace_section(path: Path, key: str, body: str, *, title: str = "# Benchmar
     else:
         doc = doc.rstrip() + "\n\n" + block + "\n"
     path.write_text(doc if doc.endswith("\n") else doc + "\n")
+
+
+def write_section(out: Path, key: str, body: str) -> None:
+    """`replace_section` in `out` (relative to the current directory), saying so on stderr."""
+    path = out if out.is_absolute() else Path.cwd() / out
+    replace_section(path, key, body)
+    print(f"wrote section {key!r} to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", file=sys.stderr)
 
 
 def explain_selects(engine: Engine, run: Callable[[], object]) -> list[str]:

@@ -30,7 +30,6 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    ROOT,
     RequestFn,
     Server,
     Stats,
@@ -43,10 +42,10 @@ from _common import (
     fresh_database,
     machine,
     nth_host,
-    replace_section,
     run_alternating,
     run_concurrent,
     table,
+    write_section,
 )
 
 CREATE_NET, BIG_NET, SMALL_NET = "2a0f:1000::/32", "2a0f:2000::/32", "2a0f:3000::/32"
@@ -230,9 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         body, key = report(args, url, tput, lat)
     print(body)
     if args.out:
-        out = args.out if args.out.is_absolute() else Path.cwd() / args.out
-        replace_section(out, key, body)
-        print(f"wrote section {key!r} to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}", file=sys.stderr)
+        write_section(args.out, key, body)
     return 0
 
 

@@ -1,0 +1,54 @@
+"""Serve one of bench_http.py's reference apps with the uvicorn settings `prefixgate serve` uses.
+
+    .venv/bin/python bench/ref_serve.py {healthz,select} --port PORT [--workers N] [--db FILE]
+
+UVICORN_HTTP, UVICORN_LOOP and UVICORN_OPTIONS are the one place these settings live for the benchmark:
+keep them equal to the uvicorn.run(...) call in src/prefixgate/cli.py (`serve`), so the reference apps
+differ from prefixgate in the application only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+# As in `prefixgate serve`: h11 with TCP_NODELAY on every connection, and uvicorn's loop choice ("auto":
+# uvloop when installed). To follow a switch to uvicorn[standard], set "httptools" and "uvloop" here.
+UVICORN_HTTP = "prefixgate.api.protocol:NoDelayH11Protocol"
+UVICORN_LOOP = "auto"
+UVICORN_OPTIONS: dict[str, object] = {
+    "http": UVICORN_HTTP,
+    "loop": UVICORN_LOOP,
+    "log_level": "warning",
+    "access_log": False,
+    "timeout_graceful_shutdown": 10,
+}
+APPS = {"healthz": "ref_healthz:create_app", "select": "ref_select:create_app"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("app", choices=sorted(APPS))
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--db", type=Path, help="select: the SQLite file (made and filled when absent)")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # worker processes inherit sys.path
+    if args.app == "select":
+        from ref_select import DB_ENV, prepare
+
+        if args.db is None:
+            ap.error("select needs --db")
+        prepare(args.db)
+        os.environ[DB_ENV] = str(args.db)
+    uvicorn.run(APPS[args.app], factory=True, host="127.0.0.1", port=args.port, workers=args.workers, **UVICORN_OPTIONS)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
