@@ -2,9 +2,8 @@
 
     .venv/bin/python bench/ref_serve.py {healthz,select} --port PORT [--workers N] [--db FILE]
 
-UVICORN_HTTP, UVICORN_LOOP and UVICORN_OPTIONS are the one place these settings live for the benchmark:
-keep them equal to the uvicorn.run(...) call in src/prefixgate/cli.py (`serve`), so the reference apps
-differ from prefixgate in the application only.
+The uvicorn options come from prefixgate.api.serving, the module `prefixgate serve` takes them from,
+so the reference apps differ from prefixgate in the application only.
 """
 
 from __future__ import annotations
@@ -17,17 +16,10 @@ from pathlib import Path
 
 import uvicorn
 
-# As in `prefixgate serve`: h11 with TCP_NODELAY on every connection, and uvicorn's loop choice ("auto":
-# uvloop when installed). To follow a switch to uvicorn[standard], set "httptools" and "uvloop" here.
-UVICORN_HTTP = "prefixgate.api.protocol:NoDelayH11Protocol"
-UVICORN_LOOP = "auto"
-UVICORN_OPTIONS: dict[str, object] = {
-    "http": UVICORN_HTTP,
-    "loop": UVICORN_LOOP,
-    "log_level": "warning",
-    "access_log": False,
-    "timeout_graceful_shutdown": 10,
-}
+from prefixgate.api import serving
+
+# Exactly `prefixgate serve`'s uvicorn settings (HTTP protocol, event loop, logging).
+UVICORN_OPTIONS = serving.UVICORN_OPTIONS
 APPS = {"healthz": "ref_healthz:create_app", "select": "ref_select:create_app"}
 
 

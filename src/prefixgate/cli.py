@@ -63,7 +63,7 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
-    from .api.protocol import NoDelayHttpToolsProtocol
+    from .api.serving import UVICORN_OPTIONS
 
     settings = _settings(database_url, allow_non_public_prefixes=allow_non_public_prefixes)
     try:
@@ -82,11 +82,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        http=NoDelayHttpToolsProtocol,
-        loop="uvloop",
+        **UVICORN_OPTIONS,  # type: ignore[arg-type]
     )
 
 
