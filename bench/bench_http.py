@@ -366,8 +366,8 @@ def report(cfg: Config, args: argparse.Namespace, url: str, wrk: str, phases: li
 - Load: `wrk -t{args.threads} -c{args.connections}`, each phase {args.duration} s in {args.rounds} slices of {slice_s} s
   interleaved with the other phases, after a {args.warmup} s warm-up; p50/p99 over all slices.
 - Servers: `prefixgate serve --workers {cfg.workers}` and the reference apps (bench/ref_healthz.py,
-  bench/ref_select.py) under uvicorn with {cfg.workers} worker(s), http={UVICORN_OPTIONS["http"]}, loop={UVICORN_OPTIONS["loop"]};
-  the servers, the database and wrk share this machine.
+  bench/ref_select.py) under uvicorn with {cfg.workers} worker(s), http={UVICORN_OPTIONS["http"]},
+  loop={UVICORN_OPTIONS["loop"]}; the servers, the database and wrk share this machine.
 - Ratio: the phase's requests/s over its reference app's in the same run; Slices: that ratio's range per slice.
 
 {t}
