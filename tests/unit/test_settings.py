@@ -106,3 +106,12 @@ def test_settings_are_frozen() -> None:
     s = Settings()
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.database_url = "sqlite:///b.db"  # type: ignore[misc]
+
+
+def test_the_credential_cache_lifetime_is_read_and_bounded() -> None:
+    assert Settings().credential_cache_ttl_s == 0.5
+    assert Settings.from_env({"PREFIXGATE_CREDENTIAL_CACHE_TTL_S": "0"}).credential_cache_ttl_s == 0
+    assert Settings.from_env({"PREFIXGATE_CREDENTIAL_CACHE_TTL_S": "0.25"}).credential_cache_ttl_s == 0.25
+    for bad in ("1.5", "-0.1"):
+        with pytest.raises(ValueError, match="between 0 and 1 second"):
+            Settings.from_env({"PREFIXGATE_CREDENTIAL_CACHE_TTL_S": bad})

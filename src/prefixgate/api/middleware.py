@@ -11,6 +11,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..domain.codes import Code
+from ..logs import log_request
 
 __all__ = ["BodyLimit", "RequestLog"]
 
@@ -120,13 +121,5 @@ class RequestLog:
             await self.app(scope, receive, send_with_id)
         finally:
             if logging_on:
-                log.info(
-                    "request.completed",
-                    extra={
-                        "request_id": request_id,
-                        "method": scope.get("method"),
-                        "path": scope.get("path"),
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                )
+                ms = round((time.perf_counter() - started) * 1000, 2)
+                log_request(request_id, scope["method"], scope["path"], status, ms)

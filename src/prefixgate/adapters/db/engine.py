@@ -11,6 +11,8 @@ __all__ = ["is_postgres", "make_engine", "sqlite_busy_timeout_s"]
 
 # How long a SQLite writer waits for another's write lock before the request fails with 503.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# The thread pool runs up to 40 requests at once; reads on SQLite never wait for each other (WAL).
+_SQLITE_POOL_SIZE = 40
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -60,6 +62,10 @@ def _sqlite(url: str, *, busy_timeout_ms: int) -> Engine:
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         execution_options={"prefixgate_busy_timeout_ms": busy_timeout_ms},
+        # One connection per request in flight, kept: an overflow connection would be opened (with
+        # its pragmas) and closed again for every request beyond the pool.
+        pool_size=_SQLITE_POOL_SIZE,
+        max_overflow=_SQLITE_POOL_SIZE,
     )
 
     @event.listens_for(engine, "connect")
@@ -80,7 +86,8 @@ def _sqlite(url: str, *, busy_timeout_ms: int) -> Engine:
     def _on_begin(conn: Any) -> None:
         # A write transaction takes the write lock up front: a check-then-write can never
         # be overtaken between its read and its write (and never fails on lock upgrade).
-        mode = "IMMEDIATE" if conn.get_execution_options().get("prefixgate_write") else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Issued on the driver connection directly: SQLAlchemy's statement path costs more than BEGIN itself.
+        write = conn.get_execution_options().get("prefixgate_write")
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
 
     return engine
