@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, Operationa
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..adapters.db.uow import DatabaseBusy
+from ..adapters.db.uow import DatabaseUnavailable
 from ..domain.codes import Code
 from ..domain.errors import AccessDenied, Conflict, DomainError, InvalidInput, NotFound, Unauthenticated
 
@@ -125,5 +125,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database)
     app.add_exception_handler(PoolTimeout, _database)
     app.add_exception_handler(InterfaceError, _database)
-    app.add_exception_handler(DatabaseBusy, _database)
+    app.add_exception_handler(DatabaseUnavailable, _database)
     app.add_exception_handler(Exception, _unexpected)

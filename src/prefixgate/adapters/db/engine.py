@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
-__all__ = ["is_postgres", "make_engine", "sqlite_busy_timeout_s"]
+__all__ = ["is_postgres", "make_engine", "sqlite_busy_timeout_s", "sqlite_execute"]
 
 # How long a SQLite writer waits for another's write lock before the request fails with 503.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -17,6 +19,16 @@ _SQLITE_POOL_SIZE = 40
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def sqlite_execute(conn: Connection, sql: str) -> Any:
+    """Run one parameterless statement (BEGIN, SAVEPOINT …) on the driver connection directly: SQLAlchemy's
+    statement path costs more than such a statement itself. Driver errors surface as SQLAlchemy's, so they
+    are answered like any other database error (503 for a held lock)."""
+    try:
+        return conn.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
 
 
 def sqlite_busy_timeout_s(engine: Engine) -> float:
@@ -86,8 +98,7 @@ def _sqlite(url: str, *, busy_timeout_ms: int) -> Engine:
     def _on_begin(conn: Any) -> None:
         # A write transaction takes the write lock up front: a check-then-write can never
         # be overtaken between its read and its write (and never fails on lock upgrade).
-        # Issued on the driver connection directly: SQLAlchemy's statement path costs more than BEGIN itself.
         write = conn.get_execution_options().get("prefixgate_write")
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+        sqlite_execute(conn, "BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
 
     return engine

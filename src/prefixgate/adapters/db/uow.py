@@ -7,7 +7,6 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
 
 from .engine import is_postgres, sqlite_busy_timeout_s
 from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
@@ -15,13 +14,9 @@ from .repos.audit import SqlAuditRepo
 from .repos.identity import SqlAccountRepo, SqlMembershipRepo, SqlTokenRepo, SqlUserRepo
 from .repos.spectrum import SqlSpectrumRepo
 from .repos.zones import SqlBindingRepo, SqlZoneRepo
-from .writers import WriterQueue
+from .sqlite_writer import DatabaseUnavailable, SqliteWriter, WriteTurn
 
-__all__ = ["DatabaseBusy", "SqlDatabase", "SqlUnitOfWork", "Transaction"]
-
-
-class DatabaseBusy(Exception):
-    """A writer waited its whole busy timeout for its turn; the request is answered 503."""
+__all__ = ["DatabaseUnavailable", "SqlDatabase", "SqlUnitOfWork", "Transaction"]
 
 
 class _Ends(Protocol):
@@ -67,17 +62,22 @@ class SqlUnitOfWork:
 
 
 class Transaction:
-    """One pooled connection and the transaction open on it. A SQLite write transaction also holds
-    this process's writer turn until it ends. close() rolls back whatever was not committed."""
+    """A unit of work's transaction: on a pooled connection of its own (reads; PostgreSQL writes), or a
+    SQLite write turn (a savepoint on the process's write connection, see sqlite_writer.py).
+    close() rolls back whatever was not committed."""
 
-    def __init__(self, db: SqlDatabase, conn: Connection, *, write: bool, holds_turn: bool) -> None:
+    def __init__(self, db: SqlDatabase, conn: Connection, *, write: bool, turn: WriteTurn | None = None) -> None:
         self._db = db
         self._conn = conn
+        self._turn = turn
         self.write = write
-        self._holds_turn = holds_turn
         self.committed = False
         self.ended = False
         self.uow = SqlUnitOfWork(self, conn, postgres=db.postgres)
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
 
     def lent_unit(self) -> SqlUnitOfWork:
         """A unit on this transaction whose commit() does nothing: its writes commit (or roll back)
@@ -85,45 +85,43 @@ class Transaction:
         return SqlUnitOfWork(_Lent(), self._conn, postgres=self._db.postgres)
 
     def commit(self) -> None:
-        self._conn.commit()
-        self.committed = self.ended = True
-        self._end_turn()
+        self.ended = True
+        if self._turn is not None:
+            self._turn.commit()
+        else:
+            self._conn.commit()
+        self.committed = True
         if self.uow.changes_credentials:
             self._db.credentials_changed()
 
     def rollback(self) -> None:
-        if not self.ended:
-            self.ended = True
-            try:
-                self._conn.rollback()
-            finally:
-                self._end_turn()
+        if self.ended:
+            return
+        self.ended = True
+        if self._turn is not None:
+            self._turn.rollback()
+        else:
+            self._conn.rollback()
 
     def close(self) -> None:
         try:
             self.rollback()
         finally:
-            self._end_turn()
-            self._conn.close()
-
-    def _end_turn(self) -> None:
-        if self._holds_turn:
-            self._holds_turn = False
-            self._db.writers.release()
+            if self._turn is None:
+                self._conn.close()
 
 
 class SqlDatabase:
     """The `Database` port on SQLAlchemy: read and write units of work.
 
-    On SQLite, write units of this process take turns in arrival order (WriterQueue) before BEGIN
-    IMMEDIATE, instead of racing in SQLite's busy handler.
+    Reads (and PostgreSQL writes) take a pooled connection each. SQLite writes of this process take
+    turns in arrival order on one write connection and share commits (sqlite_writer.py).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.postgres = is_postgres(engine)
-        self.writers = WriterQueue()
-        self._writer_wait_s = 0.0 if self.postgres else sqlite_busy_timeout_s(engine)
+        self.sqlite_writer = None if self.postgres else SqliteWriter(engine, wait_s=sqlite_busy_timeout_s(engine))
         self._credential_listeners: list[Callable[[], None]] = []
 
     def on_credentials_changed(self, listener: Callable[[], None]) -> None:
@@ -138,27 +136,21 @@ class SqlDatabase:
         """Open a transaction (a write one takes the write lock up front).
 
         Raises:
-            DatabaseBusy: a SQLite writer's turn did not come within the busy timeout.
+            DatabaseUnavailable: a SQLite writer's turn did not come within the busy timeout.
         """
-        holds_turn = write and not self.postgres
-        if holds_turn and not self.writers.acquire(self._writer_wait_s):
-            raise DatabaseBusy(f"no write turn within {self._writer_wait_s:g} s")
-        try:
-            conn = self.engine.connect()
-        except BaseException:
-            if holds_turn:
-                self.writers.release()
-            raise
+        if write and self.sqlite_writer is not None:
+            turn = self.sqlite_writer.begin()
+            assert turn is not None
+            return Transaction(self, turn.conn, write=True, turn=turn)
+        conn = self.engine.connect()
         try:
             if write:
                 conn = conn.execution_options(prefixgate_write=True)
             conn.begin()
         except BaseException:
             conn.close()
-            if holds_turn:
-                self.writers.release()
             raise
-        return Transaction(self, conn, write=write, holds_turn=holds_turn)
+        return Transaction(self, conn, write=write)
 
     @contextmanager
     def _unit(self, *, write: bool) -> Iterator[SqlUnitOfWork]:
@@ -176,55 +168,29 @@ class SqlDatabase:
 
     @contextmanager
     def write_if_free(self) -> Iterator[SqlUnitOfWork | None]:
-        """A write unit if the write lock can be had at once; otherwise None, without waiting."""
-        if not self.postgres and not self.writers.try_acquire():
+        """A write unit if the write lock can be had at once; otherwise None, without waiting.
+
+        On PostgreSQL there is no database-wide write lock, and row locks are bounded by lock_timeout.
+        """
+        if self.sqlite_writer is None:
+            with self.write() as uow:
+                yield uow
+            return
+        turn = self.sqlite_writer.begin(wait=False)
+        if turn is None:
             yield None
             return
-        holds_turn = not self.postgres
+        tx = Transaction(self, turn.conn, write=True, turn=turn)
         try:
-            conn = self.engine.connect().execution_options(prefixgate_write=True)
-        except BaseException:
-            if holds_turn:
-                self.writers.release()
-            raise
-        tx = Transaction(self, conn, write=True, holds_turn=holds_turn)
-        try:
-            if not self._begin_without_waiting(conn):
-                tx.ended = True  # nothing began: nothing to roll back
-                yield None
-                return
             yield tx.uow
         finally:
             tx.close()
-
-    def _begin_without_waiting(self, conn: Connection) -> bool:
-        if self.postgres:  # no database-wide write lock; row locks are bounded by lock_timeout
-            conn.begin()
-            return True
-        # SQLite: BEGIN IMMEDIATE with a busy timeout of 0 for this once (another process may hold
-        # the lock), then the usual one again.
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        cur = raw.cursor()
-        try:
-            cur.execute("PRAGMA busy_timeout")
-            row = cur.fetchone()
-            assert row is not None
-            usual = int(row[0])
-            cur.execute("PRAGMA busy_timeout=0")
-            try:
-                conn.begin()
-            except OperationalError:
-                return False
-            finally:
-                cur.execute(f"PRAGMA busy_timeout={usual}")
-        finally:
-            cur.close()
-        return True
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self.sqlite_writer is not None:
+            self.sqlite_writer.close()
         self.engine.dispose()
