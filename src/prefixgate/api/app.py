@@ -11,6 +11,7 @@ from ..adapters.db.engine import make_engine
 from ..adapters.db.uow import SqlDatabase
 from ..settings import Settings
 from .deps import clean_path
+from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
 from .routes import access, accounts, audit, bindings, delegations, edge, health, prefixes, spectrum, user, zones
@@ -27,8 +28,9 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
         version=__version__,
         description="BYOIP prefixes and delegations behind a Cloudflare-compatible API.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
-        redoc_url=f"{API_PREFIX}/redoc",
+        docs_url=None,  # served by install_docs, with local assets
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,  # no OAuth2 flow to return to
     )
     app.state.settings = settings
     app.state.db = db or SqlDatabase(
@@ -44,6 +46,7 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(clean_path)])
     app.include_router(health.router)
     _document_auth(app)
+    install_docs(app, API_PREFIX)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
     return app
