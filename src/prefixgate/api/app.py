@@ -12,6 +12,7 @@ from ..adapters.db.uow import SqlDatabase
 from ..service.auth import Authenticator
 from ..settings import Settings
 from .deps import clean_path
+from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
 from .routes import access, accounts, audit, bindings, delegations, edge, health, prefixes, spectrum, user, zones
@@ -28,8 +29,9 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
         version=__version__,
         description="BYOIP prefixes and delegations behind a Cloudflare-compatible API.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
-        redoc_url=f"{API_PREFIX}/redoc",
+        docs_url=None,  # served by install_docs, with local assets
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,  # no OAuth2 flow to return to
     )
     app.state.settings = settings
     app.state.db = db or SqlDatabase(
@@ -47,6 +49,7 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
     for module in (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(clean_path)])
     _document_auth(app)
+    install_docs(app, API_PREFIX)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
     return app

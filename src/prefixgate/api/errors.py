@@ -64,13 +64,17 @@ def _describe(errors: Any) -> tuple[int, str]:
     parts: list[str] = []
     for err in list(errors)[:5]:
         if err.get("type") == "json_invalid":
-            return Code.INVALID_BODY, "the request body is not valid JSON"
+            reason = (err.get("ctx") or {}).get("error")
+            return Code.INVALID_BODY, "the request body is not valid JSON" + (f": {reason}" if reason else "")
         loc = tuple(err.get("loc", ()))
         if loc[:1] == ("query",) and loc[1:2] in (("page",), ("per_page",)):
             return Code.INVALID_PAGINATION, f"invalid {loc[1]}: {err.get('msg', 'invalid')}"
         where = ".".join(str(p) for p in loc if p != "body") or "body"
         if err.get("type") == "missing" and where == "body":
             return Code.INVALID_BODY, "a JSON request body is required"
+        if where == "body" and isinstance(err.get("input"), bytes):
+            # FastAPI reads a body as JSON only when its Content-Type says so; otherwise the raw bytes land here.
+            return Code.INVALID_BODY, "the request body must be JSON, sent with Content-Type: application/json"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return Code.INVALID_FIELD, "invalid request: " + "; ".join(parts)
 

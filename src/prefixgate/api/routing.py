@@ -3,23 +3,27 @@
 - A sync route body runs in one hop into the thread pool, and the request's unit of work is closed in
   that same hop (FastAPI would otherwise hop once per sync dependency and again to validate the response).
 - Each request gets one RequestScope: authentication and the route's queries share its unit of work.
+- Request bodies are strict JSON (I-JSON, see strict_json.py), also on routes that take no body.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from ..adapters.db.scope import RequestScope
 from ..adapters.db.uow import SqlDatabase
+from . import strict_json
 
-__all__ = ["ApiRoute", "api_router", "request_scope"]
+__all__ = ["ApiRoute", "StrictJsonRequest", "api_router", "request_scope"]
 
 _SCOPE_KEY = "prefixgate.db_scope"
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,20 +56,55 @@ def _in_one_hop(fn: Callable[..., Any]) -> Callable[..., Any]:
     return endpoint
 
 
+def _is_json(content_type: str | None) -> bool:
+    """The rule FastAPI applies before it reads a body as JSON: application/json or application/*+json."""
+    if not content_type:
+        return False
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+class StrictJsonRequest(Request):
+    """A Request whose `json()` is strict (see strict_json): FastAPI reads bodies through it."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = strict_json.loads(await self.body())
+        return self._json
+
+    async def check_unread_body(self) -> None:
+        """Refuse a JSON body that is not strict JSON, for a route that takes no body and so never reads it.
+
+        Raises:
+            RequestValidationError: as FastAPI raises it for a body it cannot decode.
+        """
+        if not _is_json(self.headers.get("content-type")) or not await self.body():
+            return
+        try:
+            await self.json()
+        except json.JSONDecodeError as exc:
+            error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}}
+            raise RequestValidationError([{**error, "ctx": {"error": exc.msg}}]) from None
+
+
 class ApiRoute(APIRoute):
-    """An APIRoute with prefixgate's request handling."""
+    """An APIRoute with prefixgate's request handling (see the module's docstring)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
             endpoint = _in_one_hop(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
-    def get_route_handler(self) -> Callable[[Request], Any]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
+        takes_no_body = self.body_field is None
 
         async def handler(request: Request) -> Response:
+            strict = StrictJsonRequest(request.scope, request.receive)
             try:
-                response: Response = await handle(request)
+                if takes_no_body:
+                    await strict.check_unread_body()
+                response: Response = await handle(strict)
                 return response
             finally:
                 # Normally closed already in the route's own hop; this catches requests refused before

@@ -1,0 +1,14 @@
+# Sourced by scripts/test: the system packages the tests need, installed with apt-get when missing.
+# Debian's chromium drives tests/browser (Playwright's own browser download is not used).
+if [[ ! -x /usr/bin/chromium ]]; then
+  apt=(apt-get)
+  if [[ $(id -u) -ne 0 ]]; then
+    apt=(sudo -n apt-get)  # -n: fail rather than wait for a password
+  fi
+  if command -v apt-get >/dev/null && "${apt[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq chromium; then
+    echo "scripts/test: installed chromium" >&2
+  else
+    echo "scripts/test: /usr/bin/chromium is missing and could not be installed (apt-get chromium as root);" \
+      "the browser tests are skipped, and fail under CI=true" >&2
+  fi
+fi
