@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from time import perf_counter
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
+from ...metrics import observe_lock_wait, observe_transaction
 from .engine import is_postgres
 from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
 from .repos.audit import SqlAuditRepo
 from .repos.identity import SqlAccountRepo, SqlMembershipRepo, SqlTokenRepo, SqlUserRepo
 from .repos.spectrum import SqlSpectrumRepo
+from .repos.stats import SqlStatsRepo
 from .repos.zones import SqlBindingRepo, SqlZoneRepo
 
 __all__ = ["SqlDatabase", "SqlUnitOfWork"]
@@ -31,6 +34,7 @@ class SqlUnitOfWork:
         self.zones = SqlZoneRepo(conn)
         self.bindings = SqlBindingRepo(conn)
         self.spectrum = SqlSpectrumRepo(conn, postgres=postgres)
+        self.stats = SqlStatsRepo(conn)
         self.committed = False
 
     def commit(self) -> None:
@@ -50,13 +54,19 @@ class SqlDatabase:
         with self.engine.connect() as conn:
             if write:
                 conn = conn.execution_options(prefixgate_write=True)
-            conn.begin()
+            started = perf_counter()
+            try:
+                conn.begin()
+            finally:  # SQLite's BEGIN IMMEDIATE waits here for the write lock (a wait that timed out counts too)
+                if write and not self.postgres:
+                    observe_lock_wait(perf_counter() - started)
             uow = SqlUnitOfWork(conn, postgres=self.postgres)
             try:
                 yield uow
             finally:
                 if not uow.committed:
                     conn.rollback()
+                observe_transaction("write" if write else "read", perf_counter() - started)
 
     def read(self) -> AbstractContextManager[SqlUnitOfWork]:
         return self._unit(write=False)
