@@ -8,12 +8,28 @@ from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..adapters.db.engine import make_engine
+from ..adapters.db.pool_metrics import install_pool_metrics
 from ..adapters.db.uow import SqlDatabase
+from ..metrics import worker_started
 from ..settings import Settings
 from .deps import clean_path
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
-from .routes import access, accounts, audit, bindings, delegations, edge, health, prefixes, spectrum, user, zones
+from .observe import CachedCounts, Metrics, route_templates
+from .routes import (
+    access,
+    accounts,
+    audit,
+    bindings,
+    delegations,
+    edge,
+    health,
+    metrics,
+    prefixes,
+    spectrum,
+    user,
+    zones,
+)
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -39,13 +55,27 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
             sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
     )
+    install_pool_metrics(app.state.db.engine)
+    app.state.object_counts = CachedCounts(app.state.db)
     install_error_handlers(app)
-    for module in (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge):
+    api = (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge)
+    for module in api:
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(clean_path)])
     app.include_router(health.router)
+    app.include_router(metrics.router)
+    templates = route_templates(
+        [
+            ("", app.routes),  # FastAPI's own (openapi.json, docs); older FastAPI lists included routes here too
+            *((API_PREFIX, module.router.routes) for module in api),
+            ("", health.router.routes),
+            ("", metrics.router.routes),
+        ]
+    )
     _document_auth(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
+    app.add_middleware(Metrics, templates=templates)
+    worker_started()
     return app
 
 

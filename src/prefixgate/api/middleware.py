@@ -11,6 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..domain.codes import Code
+from ..metrics import count_error
 
 __all__ = ["BodyLimit", "RequestLog"]
 
@@ -22,6 +23,7 @@ class _TooLarge(Exception):
 
 
 async def _send_error(send: Send, status: int, code: int, message: str) -> None:
+    count_error(code)
     body = json.dumps(
         {"success": False, "errors": [{"code": code, "message": message}], "messages": [], "result": None}
     ).encode()
