@@ -59,8 +59,15 @@ def fresh_database_url(engine: str, tmp_dir: str) -> Iterator[str]:
         admin.dispose()
 
 
-def migrated_database(url: str) -> SqlDatabase:
-    engine = make_engine(url)
+def migrated_database(url: str, settings: Settings | None = None) -> SqlDatabase:
+    """A migrated database at `url`, its engine built with the timeouts of `settings` (default: the defaults)."""
+    s = settings or Settings(database_url=url)
+    engine = make_engine(
+        url,
+        statement_timeout_ms=s.statement_timeout_ms,
+        connect_timeout_s=s.connect_timeout_s,
+        sqlite_busy_timeout_ms=s.sqlite_busy_timeout_ms,
+    )
     upgrade(engine)
     return SqlDatabase(engine)
 
@@ -70,7 +77,7 @@ class Server:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = migrated_database(settings.database_url)
+        self.db = migrated_database(settings.database_url, settings)
         self.app = create_app(settings, self.db)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -15,10 +18,11 @@ from .adapters.db.migrate import upgrade
 from .bootstrap import SchemaNotCurrent, open_database
 from .demo import load_demo
 from .domain.errors import DomainError
+from .metrics import MULTIPROC_ENV
 from .service import edge, identity, prefixes, tokens
 from .service.context import Actor, rfc3339
 from .service.records import account_record, member_record, prefix_record, resolution_record, token_record
-from .settings import Settings
+from .settings import Settings, SettingsError
 
 app = typer.Typer(help="prefixgate: a control plane for BYOIP address space.", no_args_is_help=True)
 admin = typer.Typer(help="Administration for operators and automation. Each command prints one JSON object.")
@@ -30,7 +34,31 @@ DatabaseUrl = Annotated[
 
 
 def _settings(database_url: str | None, **extra: object) -> Settings:
-    return Settings.from_env().with_overrides(database_url=database_url, **extra)
+    try:
+        return Settings.from_env().with_overrides(database_url=database_url, **extra)
+    except SettingsError as exc:
+        print(f"prefixgate: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """With several workers, point prometheus_client's multiprocess mode at a fresh private directory
+    (replacing any inherited one) for the workers to share, and remove it when serving ends."""
+    if workers == 1:
+        yield
+        return
+    previous = os.environ.get(MULTIPROC_ENV)
+    directory = tempfile.mkdtemp(prefix="prefixgate-metrics-")  # empty, mode 0700
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -76,14 +104,15 @@ def serve(
     db.dispose()
     os.environ["PREFIXGATE_DATABASE_URL"] = settings.database_url
     os.environ["PREFIXGATE_ALLOW_NON_PUBLIC_PREFIXES"] = "1" if settings.allow_non_public_prefixes else "0"
-    uvicorn.run(
-        "prefixgate.api.asgi:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        **UVICORN_OPTIONS,  # type: ignore[arg-type]
-    )
+    with _metrics_directory(workers):
+        uvicorn.run(
+            "prefixgate.api.asgi:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **UVICORN_OPTIONS,  # type: ignore[arg-type]
+        )
 
 
 @app.command()

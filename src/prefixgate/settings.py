@@ -5,11 +5,35 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "SettingsError"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./prefixgate.db"
+_LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
 _TRUE = {"1", "true", "yes", "on"}
+
+
+class SettingsError(ValueError):
+    """A setting has a value prefixgate cannot use; the message names the variable and the value."""
+
+
+def _networks(name: str, value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated CIDRs (a bare address is a /32 or /128); an empty value is an empty tuple.
+
+    Raises:
+        SettingsError: an entry is not a CIDR, or has host bits set.
+    """
+    nets: list[IPv4Network | IPv6Network] = []
+    for part in value.split(","):
+        text = part.strip()
+        if not text:
+            continue
+        try:
+            nets.append(ip_network(text))
+        except ValueError as exc:
+            raise SettingsError(f"PREFIXGATE_{name}: {text!r} is not a CIDR such as 10.0.0.0/8 ({exc})") from None
+    return tuple(nets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +48,7 @@ class Settings:
     # How long who a credential is may be remembered. A deleted token, a removed member or a changed
     # role is refused at once by the worker that made the change and within this time by every other.
     credential_cache_ttl_s: float = 0.5
+    metrics_allow: tuple[IPv4Network | IPv6Network, ...] = _LOOPBACK
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,14 +74,21 @@ class Settings:
         if (v := get("LOG_LEVEL")) is not None:
             s = replace(s, log_level=v.upper())
         if (v := get("CREDENTIAL_CACHE_TTL_S")) is not None:
-            s = replace(s, credential_cache_ttl_s=float(v))
+            try:
+                s = replace(s, credential_cache_ttl_s=float(v))
+            except ValueError:
+                raise SettingsError(
+                    f"PREFIXGATE_CREDENTIAL_CACHE_TTL_S must be a number of seconds, not {v!r}"
+                ) from None
+        if (v := get("METRICS_ALLOW")) is not None:
+            s = replace(s, metrics_allow=_networks("METRICS_ALLOW", v))
         s.check()
         return s
 
     def check(self) -> None:
-        """Raises ValueError for settings that would break a promise the docs make."""
+        """Raises SettingsError for settings that would break a promise the docs make."""
         if not 0 <= self.credential_cache_ttl_s <= 1:
-            raise ValueError(
+            raise SettingsError(
                 f"PREFIXGATE_CREDENTIAL_CACHE_TTL_S must be between 0 and 1 second, not {self.credential_cache_ttl_s}"
             )
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from ipaddress import ip_network
 
 import pytest
 
-from prefixgate.settings import DEFAULT_DATABASE_URL, Settings
+from prefixgate.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 
 
 def test_an_empty_environment_gives_the_defaults() -> None:
@@ -115,3 +116,24 @@ def test_the_credential_cache_lifetime_is_read_and_bounded() -> None:
     for bad in ("1.5", "-0.1"):
         with pytest.raises(ValueError, match="between 0 and 1 second"):
             Settings.from_env({"PREFIXGATE_CREDENTIAL_CACHE_TTL_S": bad})
+
+
+def test_metrics_are_open_to_loopback_by_default() -> None:
+    assert Settings.from_env({}).metrics_allow == (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+
+
+def test_metrics_allow_reads_comma_separated_cidrs() -> None:
+    s = Settings.from_env({"PREFIXGATE_METRICS_ALLOW": " 10.20.0.0/16, 2001:db8:1::/48,192.0.2.7 ,"})
+    assert s.metrics_allow == (ip_network("10.20.0.0/16"), ip_network("2001:db8:1::/48"), ip_network("192.0.2.7/32"))
+
+
+def test_an_empty_metrics_allow_opens_metrics_to_nobody() -> None:
+    assert Settings.from_env({"PREFIXGATE_METRICS_ALLOW": ""}).metrics_allow == ()
+
+
+@pytest.mark.parametrize("bad", ["10.0.0.1/8", "10.0.0.0/33", "monitoring", "10.0.0.0/8;192.0.2.0/24", "::1/129"])
+def test_a_bad_metrics_allow_is_refused_naming_the_value(bad: str) -> None:
+    with pytest.raises(SettingsError, match="PREFIXGATE_METRICS_ALLOW") as err:
+        Settings.from_env({"PREFIXGATE_METRICS_ALLOW": f"127.0.0.0/8,{bad}"})
+    assert repr(bad) in str(err.value)
+    assert isinstance(err.value, ValueError)

@@ -8,14 +8,30 @@ from fastapi import Depends, FastAPI
 
 from .. import __version__
 from ..adapters.db.engine import make_engine
+from ..adapters.db.pool_metrics import install_pool_metrics
 from ..adapters.db.uow import SqlDatabase
+from ..metrics import worker_started
 from ..service.auth import Authenticator
 from ..settings import Settings
 from .deps import clean_path
 from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
-from .routes import access, accounts, audit, bindings, delegations, edge, health, prefixes, spectrum, user, zones
+from .observe import CachedCounts, Metrics, route_templates
+from .routes import (
+    access,
+    accounts,
+    audit,
+    bindings,
+    delegations,
+    edge,
+    health,
+    metrics,
+    prefixes,
+    spectrum,
+    user,
+    zones,
+)
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -44,14 +60,29 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
     )
     app.state.authenticator = Authenticator(settings.credential_cache_ttl_s)
     app.state.db.on_credentials_changed(app.state.authenticator.forget_all)
+    install_pool_metrics(app.state.db.engine)
+    app.state.object_counts = CachedCounts(app.state.db)
     install_error_handlers(app)
-    app.include_router(health.router)  # first: probes must not be matched against every API route
-    for module in (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge):
+    # Probes first: they must not be matched against every API route.
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    api = (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge)
+    for module in api:
         app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(clean_path)])
-    _document_auth(app)
     install_docs(app, API_PREFIX)
+    templates = route_templates(
+        [
+            ("", app.routes),  # FastAPI's own (openapi.json, docs); older FastAPI lists included routes here too
+            *((API_PREFIX, module.router.routes) for module in api),
+            ("", health.router.routes),
+            ("", metrics.router.routes),
+        ]
+    )
+    _document_auth(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog)
+    app.add_middleware(Metrics, templates=templates)
+    worker_started()
     return app
 
 

@@ -6,13 +6,14 @@ the route body and its database work share one hop (see routing.py).
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from ..domain.codes import Code
-from ..domain.errors import NotFound, Unauthenticated
+from ..domain.errors import AccessDenied, NotFound, Unauthenticated
 from ..domain.model import PageRequest
 from ..service.auth import Authenticator, Credential
 from ..service.context import Actor
@@ -28,6 +29,7 @@ __all__ = [
     "CurrentActor",
     "Db",
     "Force",
+    "MetricsScraper",
     "clean_path",
     "paging",
 ]
@@ -86,6 +88,27 @@ async def _actor(request: Request) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(_actor)]
+
+
+def _allowed(host: str | None, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    """Whether the client address `host` is inside one of `networks` (an IPv4-mapped IPv6 address
+    counts as its IPv4 address). No address, or one that does not parse, is never allowed."""
+    try:
+        ip = ip_address(host or "")
+    except ValueError:
+        return False
+    mapped = ip.ipv4_mapped if isinstance(ip, IPv6Address) else None
+    return any(ip in net or (mapped is not None and mapped in net) for net in networks)
+
+
+def _scraper(request: Request, settings: AppSettings) -> None:
+    host = request.client.host if request.client else None
+    if not _allowed(host, settings.metrics_allow):
+        raise AccessDenied("metrics are not served to this address (see PREFIXGATE_METRICS_ALLOW)", code=Code.FORBIDDEN)
+
+
+# A caller allowed to read /metrics: its address is in PREFIXGATE_METRICS_ALLOW (loopback by default).
+MetricsScraper = Depends(_scraper)
 
 
 def paging(default: int, maximum: int) -> Any:

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..adapters.db.uow import DatabaseUnavailable
 from ..domain.codes import Code
 from ..domain.errors import AccessDenied, Conflict, DomainError, InvalidInput, NotFound, Unauthenticated
+from ..metrics import count_error
 
 __all__ = ["STATUS_BY_ERROR", "error_response", "install_error_handlers"]
 
@@ -41,6 +42,7 @@ def error_response(
     headers: dict[str, str] | None = None,
     details: tuple[tuple[int, str], ...] = (),
 ) -> JSONResponse:
+    count_error(code)
     errors = [{"code": int(c), "message": m} for c, m in ((code, message), *details)]
     body = {"success": False, "errors": errors, "messages": [], "result": None}
     return JSONResponse(body, status_code=status, headers=headers)

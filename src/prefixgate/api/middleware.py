@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..domain.codes import Code
 from ..logs import log_request
+from ..metrics import count_error
 
 __all__ = ["BodyLimit", "RequestLog"]
 
@@ -23,6 +24,7 @@ class _TooLarge(Exception):
 
 
 async def _send_error(send: Send, status: int, code: int, message: str) -> None:
+    count_error(code)
     body = json.dumps(
         {"success": False, "errors": [{"code": code, "message": message}], "messages": [], "result": None}
     ).encode()

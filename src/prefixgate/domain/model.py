@@ -18,6 +18,7 @@ __all__ = [
     "Delegation",
     "IpAccess",
     "Membership",
+    "ObjectCounts",
     "Page",
     "PageRequest",
     "Prefix",
@@ -197,3 +198,12 @@ class Page(Generic[T]):
     items: list[T]
     total: int
     request: PageRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectCounts:
+    """How many of the main objects exist, in all accounts (for monitoring)."""
+
+    prefixes: int
+    delegations: int
+    spectrum_apps: int

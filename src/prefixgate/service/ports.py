@@ -15,6 +15,7 @@ from ..domain.model import (
     AuditQuery,
     Delegation,
     Membership,
+    ObjectCounts,
     Page,
     PageRequest,
     Prefix,
@@ -34,6 +35,7 @@ __all__ = [
     "MembershipRepo",
     "PrefixRepo",
     "SpectrumRepo",
+    "StatsRepo",
     "TokenRepo",
     "UnitOfWork",
     "UserRepo",
@@ -151,6 +153,10 @@ class SpectrumRepo(Protocol):
     def block(self, app_id: str, reason: str) -> None: ...
 
 
+class StatsRepo(Protocol):
+    def counts(self) -> ObjectCounts: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def users(self) -> UserRepo: ...
@@ -175,6 +181,9 @@ class UnitOfWork(Protocol):
 
     @property
     def spectrum(self) -> SpectrumRepo: ...
+
+    @property
+    def stats(self) -> StatsRepo: ...
 
     def commit(self) -> None: ...
 

@@ -19,6 +19,7 @@ import time
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from ...metrics import observe_lock_wait
 from .engine import sqlite_execute
 from .writers import WriterQueue
 
@@ -68,23 +69,27 @@ class SqliteWriter:
             DatabaseUnavailable: no turn within the busy timeout.
             OperationalError: another process held SQLite's lock for the whole busy timeout.
         """
-        if wait:
-            if not self.queue.acquire(self._wait_s):
-                raise DatabaseUnavailable(f"no write turn within {self._wait_s:g} s")
-        elif not self.queue.try_acquire():
-            return None
+        started = time.perf_counter()
         try:
-            conn = self._connection()
-            if self._batch is None:
-                if not self._begin(conn, wait=wait):
-                    self._end_turn()
-                    return None
-                self._batch = _Batch()
-            sqlite_execute(conn, "SAVEPOINT unit")
-        except BaseException:
-            self._end_turn()
-            raise
-        return WriteTurn(self, conn, self._batch)
+            if wait:
+                if not self.queue.acquire(self._wait_s):
+                    raise DatabaseUnavailable(f"no write turn within {self._wait_s:g} s")
+            elif not self.queue.try_acquire():
+                return None
+            try:
+                conn = self._connection()
+                if self._batch is None:
+                    if not self._begin(conn, wait=wait):
+                        self._end_turn()
+                        return None
+                    self._batch = _Batch()
+                sqlite_execute(conn, "SAVEPOINT unit")
+            except BaseException:
+                self._end_turn()
+                raise
+            return WriteTurn(self, conn, self._batch)
+        finally:  # the wait for the turn and SQLite's lock; one that ran out counts too
+            observe_lock_wait(time.perf_counter() - started)
 
     def _connection(self) -> Connection:
         if self._conn is None:

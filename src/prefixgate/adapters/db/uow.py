@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from time import perf_counter
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, text
 
+from ...metrics import observe_transaction
 from .engine import is_postgres, sqlite_busy_timeout_s
 from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
 from .repos.audit import SqlAuditRepo
 from .repos.identity import SqlAccountRepo, SqlMembershipRepo, SqlTokenRepo, SqlUserRepo
 from .repos.spectrum import SqlSpectrumRepo
+from .repos.stats import SqlStatsRepo
 from .repos.zones import SqlBindingRepo, SqlZoneRepo
 from .sqlite_writer import DatabaseUnavailable, SqliteWriter, WriteTurn
 
@@ -47,6 +50,7 @@ class SqlUnitOfWork:
         self.zones = SqlZoneRepo(conn)
         self.bindings = SqlBindingRepo(conn)
         self.spectrum = SqlSpectrumRepo(conn, postgres=postgres)
+        self.stats = SqlStatsRepo(conn)
 
     @property
     def committed(self) -> bool:
@@ -66,8 +70,11 @@ class Transaction:
     SQLite write turn (a savepoint on the process's write connection, see sqlite_writer.py).
     close() rolls back whatever was not committed."""
 
-    def __init__(self, db: SqlDatabase, conn: Connection, *, write: bool, turn: WriteTurn | None = None) -> None:
+    def __init__(
+        self, db: SqlDatabase, conn: Connection, *, write: bool, started: float, turn: WriteTurn | None = None
+    ) -> None:
         self._db = db
+        self._started = started  # when it was asked for: a SQLite writer's wait for its turn counts
         self._conn = conn
         self._turn = turn
         self.write = write
@@ -86,10 +93,13 @@ class Transaction:
 
     def commit(self) -> None:
         self.ended = True
-        if self._turn is not None:
-            self._turn.commit()
-        else:
-            self._conn.commit()
+        try:
+            if self._turn is not None:
+                self._turn.commit()
+            else:
+                self._conn.commit()
+        finally:
+            self._observe()
         self.committed = True
         if self.uow.changes_credentials:
             self._db.credentials_changed()
@@ -98,10 +108,16 @@ class Transaction:
         if self.ended:
             return
         self.ended = True
-        if self._turn is not None:
-            self._turn.rollback()
-        else:
-            self._conn.rollback()
+        try:
+            if self._turn is not None:
+                self._turn.rollback()
+            else:
+                self._conn.rollback()
+        finally:
+            self._observe()
+
+    def _observe(self) -> None:
+        observe_transaction("write" if self.write else "read", perf_counter() - self._started)
 
     def close(self) -> None:
         try:
@@ -138,10 +154,11 @@ class SqlDatabase:
         Raises:
             DatabaseUnavailable: a SQLite writer's turn did not come within the busy timeout.
         """
+        started = perf_counter()
         if write and self.sqlite_writer is not None:
             turn = self.sqlite_writer.begin()
             assert turn is not None
-            return Transaction(self, turn.conn, write=True, turn=turn)
+            return Transaction(self, turn.conn, write=True, started=started, turn=turn)
         conn = self.engine.connect()
         try:
             if write:
@@ -150,7 +167,7 @@ class SqlDatabase:
         except BaseException:
             conn.close()
             raise
-        return Transaction(self, conn, write=write)
+        return Transaction(self, conn, write=write, started=started)
 
     @contextmanager
     def _unit(self, *, write: bool) -> Iterator[SqlUnitOfWork]:
@@ -176,11 +193,12 @@ class SqlDatabase:
             with self.write() as uow:
                 yield uow
             return
+        started = perf_counter()
         turn = self.sqlite_writer.begin(wait=False)
         if turn is None:
             yield None
             return
-        tx = Transaction(self, turn.conn, write=True, turn=turn)
+        tx = Transaction(self, turn.conn, write=True, started=started, turn=turn)
         try:
             yield tx.uow
         finally:
