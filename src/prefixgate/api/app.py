@@ -17,7 +17,7 @@ from .deps import clean_path
 from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
-from .observe import CachedCounts, Metrics, route_templates
+from .observe import CachedCounts, RouteLabels, route_templates
 from .routes import (
     access,
     accounts,
@@ -80,8 +80,7 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
     )
     _document_auth(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(RequestLog)
-    app.add_middleware(Metrics, templates=templates)
+    app.add_middleware(RequestLog, routes=RouteLabels(templates))
     worker_started()
     return app
 

@@ -6,6 +6,7 @@ the route body and its database work share one hop (see routing.py).
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Annotated, Any
 
@@ -35,13 +36,16 @@ __all__ = [
 ]
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 async def clean_path(request: Request) -> None:
     """Ids in the path never carry control characters; such an id names nothing (404), on every engine.
 
     `account_id` is left to the membership check, which answers 403 for any account you are not in.
     """
     for name, value in request.path_params.items():
-        if name != "account_id" and any(ord(c) < 32 or ord(c) == 127 for c in str(value)):
+        if name != "account_id" and _CONTROL.search(str(value)):
             raise NotFound(f"{name.removesuffix('_id')} not found", code=Code.NOT_FOUND)
 
 

@@ -12,7 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..domain.codes import Code
 from ..logs import log_request
-from ..metrics import count_error
+from ..metrics import count_error, observe_request
+from .observe import RouteLabels
 
 __all__ = ["BodyLimit", "RequestLog"]
 
@@ -50,10 +51,18 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         message = f"request body exceeds {self.limit} bytes"
+        has_body = False
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _send_error(send, 413, Code.REQUEST_TOO_LARGE, message)
-                return
+            if name == b"content-length":
+                if value.isdigit() and int(value) > self.limit:
+                    await _send_error(send, 413, Code.REQUEST_TOO_LARGE, message)
+                    return
+                has_body = has_body or value != b"0"
+            elif name == b"transfer-encoding":
+                has_body = True
+        if not has_body:  # nothing to count (HTTP/1.1 sends a body only with one of these headers)
+            await self.app(scope, receive, send)
+            return
         seen = 0
         started = False
         too_large = False
@@ -89,15 +98,18 @@ class BodyLimit:
 
 
 class RequestLog:
-    """Give each request an id (echoed as X-Request-Id) and log one structured line per request.
+    """One layer for what every request leaves behind: an id (echoed as X-Request-Id), one structured log
+    line, and its metrics (by method, route template and status; api/observe.py).
 
-    Request ids are a random per-process prefix and a counter: unique across workers and restarts
-    without a call to the system's random source per request. Nothing is measured or built for the
-    log line when its level is off.
+    Request ids are a random per-process prefix and a counter: unique across workers and restarts without
+    a call to the system's random source per request. Nothing is built for the log line when its level is
+    off. Metrics are recorded just before the last body chunk leaves (so a client that has read a response
+    can already scrape it), or when the app fails without answering (status 500).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, routes: RouteLabels) -> None:
         self.app = app
+        self._routes = routes
         self._prefix = secrets.token_hex(4)
         self._ids = itertools.count(1)
 
@@ -108,20 +120,29 @@ class RequestLog:
         request_id = f"{self._prefix}{next(self._ids):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
-        logging_on = log.isEnabledFor(logging.INFO)
-        started = time.perf_counter() if logging_on else 0.0
+        started = time.perf_counter()
         status = 500
+        recorded = False
 
-        async def send_with_id(msg: Message) -> None:
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
+            observe_request(scope["method"], self._routes.label(scope), status, time.perf_counter() - started)
+
+        async def observed_send(msg: Message) -> None:
             nonlocal status
             if msg["type"] == "http.response.start":
                 status = msg["status"]
                 msg["headers"] = [*msg.get("headers", ()), header]
+            elif msg["type"] == "http.response.body" and not msg.get("more_body", False) and not recorded:
+                record()
             await send(msg)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, observed_send)
         finally:
-            if logging_on:
+            if not recorded:
+                record()
+            if log.isEnabledFor(logging.INFO):
                 ms = round((time.perf_counter() - started) * 1000, 2)
                 log_request(request_id, scope["method"], scope["path"], status, ms)

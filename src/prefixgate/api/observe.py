@@ -1,23 +1,24 @@
-"""HTTP metrics as a pure ASGI middleware: every request counted by method, route template and status."""
+"""What /metrics needs from the HTTP layer: route labels for the request metrics (recorded by
+middleware.RequestLog) and the cached object counts."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from time import monotonic, perf_counter
+from time import monotonic
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from ..domain.model import ObjectCounts
-from ..metrics import UNMATCHED, observe_request
+from ..metrics import UNMATCHED
 from ..service.ports import Database
 from ..service.stats import object_counts
 
-__all__ = ["COUNTS_TTL_S", "CachedCounts", "Metrics", "route_templates"]
+__all__ = ["COUNTS_TTL_S", "CachedCounts", "RouteLabels", "route_templates"]
 
 log = logging.getLogger("prefixgate.metrics")
 
@@ -48,44 +49,20 @@ def route_templates(included: Iterable[tuple[str, Iterable[BaseRoute]]]) -> dict
     return templates
 
 
-class Metrics:
-    """Record each request once, just before its last body chunk leaves (so a client that has read a
-    response can already scrape it), or when the app fails without answering (status 500)."""
+class RouteLabels:
+    """The metrics label of a request: its route's full template, never the raw path (so ids never
+    become labels); requests no route matched share one label."""
 
-    def __init__(self, app: ASGIApp, templates: Mapping[Callable[..., Any], str]) -> None:
-        self.app = app
-        self.templates = templates
+    def __init__(self, templates: Mapping[Callable[..., Any], str]) -> None:
+        self._templates = templates
 
-    def _route(self, scope: Scope) -> str:
+    def label(self, scope: Scope) -> str:
         endpoint = scope.get("endpoint")
-        template = self.templates.get(endpoint) if endpoint is not None else None
+        template = self._templates.get(endpoint) if endpoint is not None else None
         if template is not None:
             return template
         route = scope.get("route")  # a route added without telling us: still a template, never the raw path
         return str(route.path) if route is not None and hasattr(route, "path") else UNMATCHED
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = perf_counter()
-        status = 500
-        recorded = False
-
-        async def observed_send(msg: Message) -> None:
-            nonlocal status, recorded
-            if msg["type"] == "http.response.start":
-                status = msg["status"]
-            elif msg["type"] == "http.response.body" and not msg.get("more_body", False) and not recorded:
-                recorded = True
-                observe_request(scope["method"], self._route(scope), status, perf_counter() - started)
-            await send(msg)
-
-        try:
-            await self.app(scope, receive, observed_send)
-        finally:
-            if not recorded:
-                observe_request(scope["method"], self._route(scope), status, perf_counter() - started)
 
 
 class CachedCounts:
