@@ -41,7 +41,7 @@ def prepare(path: Path) -> None:
 
 
 def create_app() -> FastAPI:
-    engine = create_engine(f"sqlite:///{os.environ[DB_ENV]}")
+    engine = create_engine(f"sqlite:///{os.environ[DB_ENV]}", pool_size=40, max_overflow=40)
     ids = itertools.cycle(range(1, ROWS + 1))  # next() on it is atomic under the GIL: threads may share it
     app = FastAPI()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from sqlalchemy import Connection, cast, delete, func, insert, literal, literal_column, select, text, update
+from sqlalchemy import Connection, bindparam, cast, delete, func, insert, literal, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import CIDR, INET
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -15,13 +15,35 @@ from ....domain.errors import Conflict
 from ....domain.model import Delegation, Page, PageRequest, Prefix, ReceivedDelegation
 from ....domain.net import IPAddress, IPNetwork, address_key, range_key
 from ..tables import delegations, prefixes
-from ._paging import paged
+from ._paging import PagedQuery, paged
 
 # PostgreSQL's generated cidr column (migration 0002), not part of the portable table description.
 _NET: ColumnElement[Any] = literal_column("prefixes.net")
 
 # An arbitrary constant naming prefixgate's advisory lock on the address space of one family.
 _SPACE_LOCK = 0x70676174
+
+
+_PREFIX = select(prefixes).where(prefixes.c.id == bindparam("prefix_id"))
+_OWNED_PREFIX = _PREFIX.where(prefixes.c.account_id == bindparam("account_id"))
+_PREFIX_STATEMENTS = {  # (scoped to an account, locked) -> statement
+    (False, False): _PREFIX,
+    (True, False): _OWNED_PREFIX,
+    (False, True): _PREFIX.with_for_update(),
+    (True, True): _OWNED_PREFIX.with_for_update(),
+}
+_DELEGATIONS_OF = PagedQuery(
+    select(delegations)
+    .where(delegations.c.prefix_id == bindparam("prefix_id"))
+    .order_by(delegations.c.start_key, delegations.c.end_key, delegations.c.id)
+)
+_DELEGATION = select(delegations).where(
+    delegations.c.prefix_id == bindparam("prefix_id"), delegations.c.id == bindparam("delegation_id")
+)
+_DELEGATIONS_WITH_CIDR = select(delegations).where(
+    delegations.c.prefix_id == bindparam("prefix_id"), delegations.c.cidr == bindparam("cidr")
+)
+_ADD_DELEGATION = insert(delegations)
 
 
 def _prefix(r: Any) -> Prefix:
@@ -105,12 +127,8 @@ class SqlPrefixRepo:
             raise
 
     def get(self, account_id: str | None, prefix_id: str, *, for_update: bool = False) -> Prefix | None:
-        q = select(prefixes).where(prefixes.c.id == prefix_id)
-        if account_id is not None:
-            q = q.where(prefixes.c.account_id == account_id)
-        if for_update and self._postgres:
-            q = q.with_for_update()
-        r = self._c.execute(q).first()
+        q = _PREFIX_STATEMENTS[account_id is not None, for_update and self._postgres]
+        r = self._c.execute(q, {"prefix_id": prefix_id, "account_id": account_id}).first()
         return _prefix(r) if r else None
 
     def page(self, account_id: str, page: PageRequest) -> Page[Prefix]:
@@ -171,36 +189,31 @@ class SqlDelegationRepo:
     def add(self, d: Delegation) -> None:
         key = range_key(d.cidr)
         self._c.execute(
-            insert(delegations).values(
-                id=d.id,
-                prefix_id=d.prefix_id,
-                owner_account_id=d.owner_account_id,
-                delegated_account_id=d.delegated_account_id,
-                family=key.family,
-                start_key=key.start,
-                end_key=key.end,
-                cidr=str(d.cidr),
-                created_at=d.created_at,
-                modified_at=d.modified_at,
-            )
+            _ADD_DELEGATION,
+            {
+                "id": d.id,
+                "prefix_id": d.prefix_id,
+                "owner_account_id": d.owner_account_id,
+                "delegated_account_id": d.delegated_account_id,
+                "family": key.family,
+                "start_key": key.start,
+                "end_key": key.end,
+                "cidr": str(d.cidr),
+                "created_at": d.created_at,
+                "modified_at": d.modified_at,
+            },
         )
 
     def get(self, prefix_id: str, delegation_id: str) -> Delegation | None:
-        q = select(delegations).where(delegations.c.prefix_id == prefix_id, delegations.c.id == delegation_id)
-        r = self._c.execute(q).first()
+        r = self._c.execute(_DELEGATION, {"prefix_id": prefix_id, "delegation_id": delegation_id}).first()
         return _delegation(r) if r else None
 
     def page(self, prefix_id: str, page: PageRequest) -> Page[Delegation]:
-        q = (
-            select(delegations)
-            .where(delegations.c.prefix_id == prefix_id)
-            .order_by(delegations.c.start_key, delegations.c.end_key, delegations.c.id)
-        )
-        return paged(self._c, q, page, _delegation)
+        return _DELEGATIONS_OF.run(self._c, {"prefix_id": prefix_id}, page, _delegation)
 
     def with_cidr(self, prefix_id: str, cidr: IPNetwork) -> list[Delegation]:
-        q = select(delegations).where(delegations.c.prefix_id == prefix_id, delegations.c.cidr == str(cidr))
-        return [_delegation(r) for r in self._c.execute(q)]
+        params = {"prefix_id": prefix_id, "cidr": str(cidr)}
+        return [_delegation(r) for r in self._c.execute(_DELEGATIONS_WITH_CIDR, params)]
 
     def count(self, prefix_id: str) -> int:
         q = select(func.count()).select_from(delegations).where(delegations.c.prefix_id == prefix_id)

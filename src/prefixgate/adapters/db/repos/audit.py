@@ -37,6 +37,9 @@ def _event(r: Any) -> AuditEvent:
     )
 
 
+_ADD_EVENT = insert(audit_log)
+
+
 class SqlAuditRepo:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -45,7 +48,7 @@ class SqlAuditRepo:
         if not events:
             return
         self._c.execute(
-            insert(audit_log),
+            _ADD_EVENT,
             [
                 {
                     "id": e.id,

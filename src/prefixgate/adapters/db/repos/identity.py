@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from ....domain.model import Account, ApiToken, Membership, Page, PageRequest, User
 from ..tables import accounts, api_tokens, memberships, users
 from ._paging import paged
+
+# The statements every authentication and most writes run, built once (see _paging.PagedQuery).
+_USER = select(users).where(users.c.id == bindparam("user_id"))
+_ACCOUNT = select(accounts).where(accounts.c.id == bindparam("account_id"))
+_TOKEN_BY_HASH = select(api_tokens).where(api_tokens.c.token_hash == bindparam("token_hash"))
 
 
 def _user(r: Any) -> User:
@@ -63,7 +68,7 @@ class SqlUserRepo:
         )
 
     def get(self, user_id: str) -> User | None:
-        r = self._c.execute(select(users).where(users.c.id == user_id)).first()
+        r = self._c.execute(_USER, {"user_id": user_id}).first()
         return _user(r) if r else None
 
     def by_email(self, email: str) -> User | None:
@@ -85,7 +90,7 @@ class SqlAccountRepo:
         )
 
     def get(self, account_id: str) -> Account | None:
-        r = self._c.execute(select(accounts).where(accounts.c.id == account_id)).first()
+        r = self._c.execute(_ACCOUNT, {"account_id": account_id}).first()
         return _account(r) if r else None
 
     def list_for_user(self, user_id: str, page: PageRequest) -> Page[Account]:
@@ -99,6 +104,11 @@ class SqlAccountRepo:
 
 
 _MEMBER_COLUMNS = (*memberships.c, users.c.email)
+_MEMBERSHIPS_OF_USER = (
+    select(*_MEMBER_COLUMNS)
+    .join(users, users.c.id == memberships.c.user_id)
+    .where(memberships.c.user_id == bindparam("user_id"))
+)
 
 
 class SqlMembershipRepo:
@@ -134,7 +144,7 @@ class SqlMembershipRepo:
         return _member(r) if r else None
 
     def for_user(self, user_id: str) -> list[Membership]:
-        return [_member(r) for r in self._c.execute(self._select().where(memberships.c.user_id == user_id))]
+        return [_member(r) for r in self._c.execute(_MEMBERSHIPS_OF_USER, {"user_id": user_id})]
 
     def page(self, account_id: str, page: PageRequest) -> Page[Membership]:
         q = (
@@ -182,7 +192,7 @@ class SqlTokenRepo:
         )
 
     def by_hash(self, token_hash: str) -> ApiToken | None:
-        r = self._c.execute(select(api_tokens).where(api_tokens.c.token_hash == token_hash)).first()
+        r = self._c.execute(_TOKEN_BY_HASH, {"token_hash": token_hash}).first()
         return _token(r) if r else None
 
     def get(self, user_id: str, token_id: str) -> ApiToken | None:
