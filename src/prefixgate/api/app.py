@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from .. import __version__
 from ..adapters.db.engine import make_engine
@@ -13,7 +13,6 @@ from ..adapters.db.uow import SqlDatabase
 from ..metrics import worker_started
 from ..service.auth import Authenticator
 from ..settings import Settings
-from .deps import clean_path
 from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
@@ -32,10 +31,9 @@ from .routes import (
     user,
     zones,
 )
+from .routing import API_PREFIX
 
 __all__ = ["API_PREFIX", "create_app"]
-
-API_PREFIX = "/client/v4"
 
 
 def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
@@ -63,21 +61,24 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
     install_pool_metrics(app.state.db.engine)
     app.state.object_counts = CachedCounts(app.state.db)
     install_error_handlers(app)
-    # Probes first: they must not be matched against every API route.
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    api = (accounts, user, prefixes, delegations, bindings, access, audit, zones, spectrum, edge)
-    for module in api:
-        app.include_router(module.router, prefix=API_PREFIX, dependencies=[Depends(clean_path)])
+    # Every route joins the application's own list: probes first, so they are matched before any API route.
+    for module in (
+        health,
+        metrics,
+        accounts,
+        user,
+        prefixes,
+        delegations,
+        bindings,
+        access,
+        audit,
+        zones,
+        spectrum,
+        edge,
+    ):
+        app.router.routes.extend(module.router.routes)
     install_docs(app, API_PREFIX)
-    templates = route_templates(
-        [
-            ("", app.routes),  # FastAPI's own (openapi.json, docs); older FastAPI lists included routes here too
-            *((API_PREFIX, module.router.routes) for module in api),
-            ("", health.router.routes),
-            ("", metrics.router.routes),
-        ]
-    )
+    templates = route_templates([("", app.routes)])
     _document_auth(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog, routes=RouteLabels(templates))

@@ -6,7 +6,6 @@ the route body and its database work share one hop (see routing.py).
 
 from __future__ import annotations
 
-import re
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Annotated, Any
 
@@ -14,7 +13,7 @@ from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from ..domain.codes import Code
-from ..domain.errors import AccessDenied, NotFound, Unauthenticated
+from ..domain.errors import AccessDenied, Unauthenticated
 from ..domain.model import PageRequest
 from ..service.auth import Authenticator, Credential
 from ..service.context import Actor
@@ -31,22 +30,8 @@ __all__ = [
     "Db",
     "Force",
     "MetricsScraper",
-    "clean_path",
     "paging",
 ]
-
-
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
-
-
-async def clean_path(request: Request) -> None:
-    """Ids in the path never carry control characters; such an id names nothing (404), on every engine.
-
-    `account_id` is left to the membership check, which answers 403 for any account you are not in.
-    """
-    for name, value in request.path_params.items():
-        if name != "account_id" and _CONTROL.search(str(value)):
-            raise NotFound(f"{name.removesuffix('_id')} not found", code=Code.NOT_FOUND)
 
 
 async def _db(request: Request) -> Database:

@@ -11,22 +11,40 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from ..adapters.db.scope import RequestScope
 from ..adapters.db.uow import SqlDatabase
+from ..domain.codes import Code
+from ..domain.errors import NotFound
 from . import strict_json
 
-__all__ = ["ApiRoute", "StrictJsonRequest", "api_router", "request_scope"]
+__all__ = ["API_PREFIX", "ApiRoute", "StrictJsonRequest", "api_router", "clean_path", "probe_router", "request_scope"]
+
+API_PREFIX = "/client/v4"
 
 _SCOPE_KEY = "prefixgate.db_scope"
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+async def clean_path(request: Request) -> None:
+    """Ids in the path never carry control characters; such an id names nothing (404), on every engine.
+
+    `account_id` is left to the membership check, which answers 403 for any account you are not in.
+    """
+    for name, value in request.path_params.items():
+        if name != "account_id" and _CONTROL.search(str(value)):
+            raise NotFound(f"{name.removesuffix('_id')} not found", code=Code.NOT_FOUND)
 
 
 def request_scope(request: Request) -> RequestScope:
@@ -116,6 +134,16 @@ class ApiRoute(APIRoute):
         return handler
 
 
-def api_router(**options: Any) -> APIRouter:
-    """An APIRouter whose routes are ApiRoutes."""
+def api_router(prefix: str = "", **options: Any) -> APIRouter:
+    """A router for one URL collection under /client/v4, whose routes are ApiRoutes with clean ids.
+
+    Routes carry their full path: create_app adds them to the application's own route list rather than
+    including the router, so a request is matched against a flat list once (FastAPI matches an included
+    router's routes twice, with bookkeeping per route).
+    """
+    return APIRouter(prefix=API_PREFIX + prefix, route_class=ApiRoute, dependencies=[Depends(clean_path)], **options)
+
+
+def probe_router(**options: Any) -> APIRouter:
+    """A router for the operational endpoints at the root (/healthz, /readyz, /metrics)."""
     return APIRouter(route_class=ApiRoute, **options)

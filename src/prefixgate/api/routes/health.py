@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 from ...domain.codes import Code
 from ..deps import Db
 from ..errors import error_response
-from ..routing import api_router
+from ..routing import probe_router
 
-router = api_router(tags=["Health"])
+router = probe_router(tags=["Health"])
 
 
 @router.get("/healthz")

@@ -7,9 +7,9 @@ from fastapi import Request, Response
 from ...metrics import CONTENT_TYPE, count_gauges, render
 from ..deps import MetricsScraper
 from ..observe import CachedCounts
-from ..routing import api_router
+from ..routing import probe_router
 
-router = api_router(tags=["Health"])
+router = probe_router(tags=["Health"])
 
 
 @router.get(
