@@ -21,6 +21,22 @@ def _timestamp(created: float) -> str:
     return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
 
 
+_last_ms: list[tuple[int, str]] = [(-1, "")]
+
+
+def _now_timestamp() -> str:
+    """The current time as _timestamp gives it, formatted once per millisecond (a busy server logs
+    several requests in each)."""
+    now = time.time()
+    ms = int(now * 1000)
+    last = _last_ms[0]
+    if last[0] == ms:
+        return last[1]
+    text = _timestamp(ms / 1000)
+    _last_ms[0] = (ms, text)
+    return text
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, object] = {
@@ -102,7 +118,7 @@ def log_request(request_id: str, method: str, path: str, status: int, ms: float)
         )
         return
     lines.add(
-        f'{{"ts": "{_timestamp(time.time())}", "level": "info", "logger": "prefixgate.http", '
+        f'{{"ts": "{_now_timestamp()}", "level": "info", "logger": "prefixgate.http", '
         f'"event": "request.completed", "request_id": "{request_id}", "method": {json.dumps(method)}, '
         f'"path": {json.dumps(path)}, "status": {status}, "ms": {ms}}}\n'
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,7 +34,7 @@ from .routes import (
     user,
     zones,
 )
-from .routing import API_PREFIX
+from .routing import API_PREFIX, worker_threads
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -39,6 +42,7 @@ __all__ = ["API_PREFIX", "create_app"]
 def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
     """Build the application. The database is opened here, never at import time."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="prefixgate",
         version=__version__,
         description="BYOIP prefixes and delegations behind a Cloudflare-compatible API.",
@@ -84,6 +88,12 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
     app.add_middleware(RequestLog, routes=RouteLabels(templates))
     worker_started()
     return app
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    asyncio.get_running_loop().set_default_executor(worker_threads())
+    yield
 
 
 def _document_auth(app: FastAPI) -> None:

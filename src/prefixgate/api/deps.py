@@ -10,7 +10,6 @@ from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from ..domain.codes import Code
 from ..domain.errors import AccessDenied, Unauthenticated
@@ -19,7 +18,7 @@ from ..service.auth import Authenticator, Credential
 from ..service.context import Actor
 from ..service.ports import Database
 from ..settings import Settings
-from .routing import request_scope
+from .routing import in_thread, request_scope
 
 __all__ = [
     "AccountPaging",
@@ -72,7 +71,7 @@ async def _actor(request: Request) -> Actor:
     authenticator: Authenticator = request.app.state.authenticator
     actor = authenticator.cached(credential, ip)
     if actor is None:
-        actor = await run_in_threadpool(authenticator.authenticate, request_scope(request), credential, ip)
+        actor = await in_thread(authenticator.authenticate, request_scope(request), credential, ip)
     return actor
 
 
