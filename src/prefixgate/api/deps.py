@@ -18,7 +18,7 @@ from ..service.auth import Authenticator, Credential
 from ..service.context import Actor
 from ..service.ports import Database
 from ..settings import Settings
-from .routing import in_thread, request_scope
+from .routing import clean_path, in_thread, request_scope
 
 __all__ = [
     "AccountPaging",
@@ -65,7 +65,9 @@ def _credential(request: Request) -> Credential:
 
 async def _actor(request: Request) -> Actor:
     """The caller. A credential seen within the cache's lifetime costs no query and no thread hop;
-    otherwise it is looked up in the request's own unit of work."""
+    otherwise it is looked up in the request's own unit of work. The path's ids are checked first
+    (clean_path): one dependency fewer for FastAPI to solve on every request."""
+    clean_path(request)
     credential = _credential(request)
     ip = request.client.host if request.client else None
     authenticator: Authenticator = request.app.state.authenticator
