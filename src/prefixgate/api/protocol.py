@@ -10,10 +10,13 @@ delayed ACK. Setting the option here, per connection, makes every worker count a
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from contextlib import suppress
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from ..domain.codes import Code
 
 __all__ = ["NoDelayHttpToolsProtocol", "set_nodelay"]
 
@@ -29,3 +32,20 @@ class NoDelayHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         set_nodelay(transport)
         super().connection_made(transport)
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the HTTP parser refuses (a malformed request line or header, a method it does not
+        know) never reaches the application: answer it in the Cloudflare envelope all the same."""
+        body = json.dumps(
+            {
+                "success": False,
+                "errors": [{"code": int(Code.INVALID_BODY), "message": f"not a valid HTTP/1.1 request: {msg}"}],
+                "messages": [],
+                "result": None,
+            }
+        ).encode()
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        head.extend(name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers)
+        head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body))
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
