@@ -17,7 +17,8 @@ class RequestScope:
     A request that changes state (`write=True`) begins that transaction as a write, so the write lock
     (SQLite: this process's writer turn, then BEGIN IMMEDIATE) is taken up front and the checks see the
     state the write will change. A read-only request that must write after all (skippable bookkeeping
-    aside) ends its read transaction first: SQLite cannot upgrade a read safely.
+    aside) ends its read unit first: SQLite cannot upgrade a read safely, and PostgreSQL reads run
+    without a transaction of their own (see SqlDatabase.begin).
 
     commit() ends the transaction; a later unit in the same request begins a new one. A unit left by
     an exception rolls the transaction back, and close() rolls back whatever was not committed.
@@ -55,7 +56,7 @@ class RequestScope:
     @contextmanager
     def _join(self, *, write: bool) -> Iterator[SqlUnitOfWork]:
         tx = self._tx
-        if tx is not None and (tx.ended or (write and not tx.write and not self._db.postgres)):
+        if tx is not None and (tx.ended or (write and not tx.write)):
             self.close()
             tx = None
         if tx is None:

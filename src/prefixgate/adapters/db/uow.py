@@ -163,6 +163,10 @@ class SqlDatabase:
         try:
             if write:
                 conn = conn.execution_options(prefixgate_write=True)
+            elif self.postgres:
+                # A read at READ COMMITTED sees what was committed when each statement began, inside a
+                # transaction or not: without one it skips the BEGIN and ROLLBACK round trips.
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.begin()
         except BaseException:
             conn.close()
