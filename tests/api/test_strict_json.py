@@ -45,11 +45,13 @@ def target(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         try:
             s = stage(world)
             app = s.create_app("a", s.ip(4))
+            members = httpx.get(f"{server.api}/accounts/{world.a}/members", headers=world.alice.headers, timeout=30)
             ids = {
                 "account_id": world.a,
                 "prefix_id": s.pid,
                 "zone_id": s.zones["a"]["id"],
                 "app_id": app["id"],
+                "member_id": members.json()["result"][0]["id"],
             }
             doc = assert_ok_doc(httpx.get(f"{server.api}/openapi.json", timeout=30))
             operations = [
