@@ -134,7 +134,9 @@ def _sqlite(url: str, *, busy_timeout_ms: int) -> Engine:
     def _on_begin(conn: Any) -> None:
         # A write transaction takes the write lock up front: a check-then-write can never
         # be overtaken between its read and its write (and never fails on lock upgrade).
-        write = conn.get_execution_options().get("prefixgate_write")
-        sqlite_execute(conn, "BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+        options = conn.get_execution_options()
+        if options.get("prefixgate_read"):
+            return  # a read unit: every statement is atomic on its own (see SqlDatabase.begin)
+        sqlite_execute(conn, "BEGIN IMMEDIATE" if options.get("prefixgate_write") else "BEGIN DEFERRED")
 
     return engine

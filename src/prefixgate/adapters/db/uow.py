@@ -167,6 +167,10 @@ class SqlDatabase:
                 # A read at READ COMMITTED sees what was committed when each statement began, inside a
                 # transaction or not: without one it skips the BEGIN and ROLLBACK round trips.
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                # The same on SQLite: each statement of a read reads its own committed snapshot (WAL),
+                # without a BEGIN and ROLLBACK of its own (engine.py's begin hook skips them).
+                conn = conn.execution_options(prefixgate_read=True)
             conn.begin()
         except BaseException:
             conn.close()
