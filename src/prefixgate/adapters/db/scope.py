@@ -11,8 +11,9 @@ __all__ = ["RequestScope"]
 
 
 class RequestScope:
-    """Every read() and write() inside one request joins one transaction: authentication, the
-    membership lookup and the route's own queries run in the same unit of work.
+    """Every read() and write() inside one request joins one unit of work on one connection:
+    authentication, the membership lookup and the route's own queries. A write unit is one transaction;
+    a read unit runs each statement on its own committed snapshot (see SqlDatabase.begin).
 
     A request that changes state (`write=True`) begins that transaction as a write, so the write lock
     (SQLite: this process's writer turn, then BEGIN IMMEDIATE) is taken up front and the checks see the
