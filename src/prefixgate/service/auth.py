@@ -15,7 +15,7 @@ from .context import Actor, utcnow
 from .credentials import digest, same_digest
 from .ports import Database, UnitOfWork
 
-__all__ = ["Authenticator", "Credential", "authenticate"]
+__all__ = ["Authenticator", "Credential"]
 
 # Recording last use on every request would turn every read into a write; a minute is precise enough.
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -28,15 +28,6 @@ class Credential:
     bearer: str | None = None
     email: str | None = None
     api_key: str | None = None
-
-
-def authenticate(db: Database, credential: Credential, ip: str | None = None) -> Actor:
-    """Resolve `Authorization: Bearer` or `X-Auth-Email` + `X-Auth-Key` into an Actor.
-
-    Raises:
-        Unauthenticated: no credential (code 10000) or a bad one (9109 for tokens, 10000 for keys).
-    """
-    return _resolve(db, credential, ip)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +77,11 @@ class Authenticator:
         return identity.actor(ip)
 
     def authenticate(self, db: Database, credential: Credential, ip: str | None) -> Actor:
-        """Look the credential up in `db` and cache who it is. Raises as `authenticate` does."""
+        """Look the credential up in `db` and cache who it is.
+
+        Raises:
+            Unauthenticated: no credential (code 10000) or a bad one (9109 for tokens, 10000 for keys).
+        """
         generation = self._generation
         actor, identity = _resolve(db, credential, ip)
         key = _key(credential)
