@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -33,7 +34,10 @@ __all__ = [
     "accounts",
     "api_tokens",
     "audit_log",
+    "custom_hostname_ips",
+    "custom_hostnames",
     "delegations",
+    "fallback_origins",
     "memberships",
     "metadata",
     "prefixes",
@@ -289,4 +293,65 @@ spectrum_app_ips = Table(
     Column("active", Boolean, nullable=False),
     Index("ix_spectrum_app_ips_lookup", "family", "ip_key", "transport", "port_start"),
     Index("ix_spectrum_app_ips_account", "account_id", "family", "ip_key"),
+)
+
+# SSL for SaaS: a zone's fallback origin (one per zone) and its custom hostnames.
+fallback_origins = Table(
+    "fallback_origins",
+    metadata,
+    _id("zone_id", ForeignKey("zones.id", ondelete="CASCADE"), primary_key=True),
+    Column("origin", String(253), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("errors", Text, nullable=False),  # JSON list of messages
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+custom_hostnames = Table(
+    "custom_hostnames",
+    metadata,
+    Column("id", String(36), primary_key=True),  # a UUID, as Cloudflare's are
+    _id("zone_id", ForeignKey("zones.id", ondelete="CASCADE"), nullable=False),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("hostname", String(253), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("ssl_id", String(36), nullable=False),
+    Column("ssl", Text, nullable=False),  # JSON: the requested method, type, settings...
+    Column("ownership_token", String(36), nullable=False),
+    Column("custom_origin_server", String(253)),
+    Column("custom_origin_sni", String(253)),
+    Column("custom_metadata", Text),  # JSON object
+    Column("verification_errors", Text, nullable=False),  # JSON list of messages
+    Column("route", String(8)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("verified_at", UtcDateTime),
+    Column("checked_at", UtcDateTime),
+    # When background re-validation next looks at it; a process claims a hostname by moving this
+    # forward one interval in the same transaction, so no other process checks it in that interval.
+    Column("next_check_at", UtcDateTime, nullable=False),
+    UniqueConstraint("zone_id", "hostname", name="uq_custom_hostnames_zone_hostname"),
+    Index("ix_custom_hostnames_zone_created", "zone_id", "created_at", "id"),
+    Index("ix_custom_hostnames_hostname", "hostname"),
+    Index("ix_custom_hostnames_next_check", "next_check_at"),
+    # A hostname is active in one zone at most, whichever account and however the validations race.
+    Index(
+        "uq_custom_hostnames_active_hostname",
+        "hostname",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+# The addresses an active hostname was validated on through the BYOIP (apex) path.
+custom_hostname_ips = Table(
+    "custom_hostname_ips",
+    metadata,
+    Column("hostname_id", String(36), ForeignKey("custom_hostnames.id", ondelete="CASCADE"), primary_key=True),
+    Column("ip", String(64), primary_key=True),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("family", SmallInteger, nullable=False),
+    _key("ip_key"),
+    Index("ix_custom_hostname_ips_account", "account_id", "family", "ip_key"),
+    Index("ix_custom_hostname_ips_key", "family", "ip_key"),
 )
