@@ -3,6 +3,7 @@ and a "world" of users, accounts and tokens made through the service layer."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import secrets
@@ -76,6 +77,9 @@ class Server:
     """A real uvicorn server in a background thread, on 127.0.0.1 and a free port."""
 
     def __init__(self, settings: Settings) -> None:
+        if settings.dns_server is None:
+            # Tests never ask the system's resolver: lookups go to a loopback port nothing answers on.
+            settings = dataclasses.replace(settings, dns_server=("127.0.0.1", 9), dns_timeout_s=0.2)
         self.settings = settings
         self.db = migrated_database(settings.database_url, settings)
         self.app = create_app(settings, self.db)

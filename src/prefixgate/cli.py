@@ -139,12 +139,13 @@ def resolve(
     ip: Annotated[str, typer.Option(help="Edge address")],
     port: Annotated[int, typer.Option(min=1, max=65535)],
     protocol: Annotated[str, typer.Option(help="tcp or udp")] = "tcp",
+    sni: Annotated[str | None, typer.Option(help="TLS SNI or HTTP Host, for custom hostnames")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Which app, zone and account receive a connection to that address, or exactly why none does."""
+    """Which app or custom hostname, zone and account receive a connection to that address, or exactly why none does."""
 
     def act() -> dict[str, Any]:
-        resolution = edge.resolve(open_database(_settings(database_url)), Actor.cli(), ip, protocol, port)
+        resolution = edge.resolve(open_database(_settings(database_url)), Actor.cli(), ip, protocol, port, sni=sni)
         return resolution_record(resolution)
 
     _run(act)

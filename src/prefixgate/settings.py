@@ -49,6 +49,11 @@ class Settings:
     # role is refused at once by the worker that made the change and within this time by every other.
     credential_cache_ttl_s: float = 0.5
     metrics_allow: tuple[IPv4Network | IPv6Network, ...] = _LOOPBACK
+    dns_server: tuple[str, int] | None = None  # TEMP until the dns branch lands
+    dns_timeout_s: float = 3.0
+    validation_http_port: int = 80
+    # Seconds between background re-validations of each custom hostname (0 turns them off).
+    revalidate_interval_s: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +87,13 @@ class Settings:
                 ) from None
         if (v := get("METRICS_ALLOW")) is not None:
             s = replace(s, metrics_allow=_networks("METRICS_ALLOW", v))
+        if (v := get("REVALIDATE_INTERVAL_S")) is not None:
+            try:
+                s = replace(s, revalidate_interval_s=float(v))
+            except ValueError:
+                raise SettingsError(
+                    f"PREFIXGATE_REVALIDATE_INTERVAL_S must be a number of seconds, not {v!r}"
+                ) from None
         s.check()
         return s
 
@@ -90,6 +102,12 @@ class Settings:
         if not 0 <= self.credential_cache_ttl_s <= 1:
             raise SettingsError(
                 f"PREFIXGATE_CREDENTIAL_CACHE_TTL_S must be between 0 and 1 second, not {self.credential_cache_ttl_s}"
+            )
+
+        if not (self.revalidate_interval_s == 0 or 0.1 <= self.revalidate_interval_s <= 86400):
+            raise SettingsError(
+                "PREFIXGATE_REVALIDATE_INTERVAL_S must be 0 (off) or 0.1 to 86400 seconds, "
+                f"not {self.revalidate_interval_s}"
             )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -7,7 +7,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from cloudflare import Cloudflare
 
-from tests.support import Member, Server
+from prefixgate.settings import Settings
+from tests.api.cdn_helpers import CdnStage, cdn_stage
+from tests.dnsserver import LoopbackDns
+from tests.support import Member, Server, World, fresh_database_url, make_world
 
 SdkFor = Callable[[Member], Cloudflare]
 
@@ -24,3 +27,37 @@ def sdk(server: Server) -> Iterator[SdkFor]:
     yield make
     for c in made:
         c.close()
+
+
+@pytest.fixture(scope="session")
+def session_dns() -> Iterator[LoopbackDns]:
+    """One real DNS server on loopback for the session; tests use hostnames of their own."""
+    with LoopbackDns() as dns:
+        yield dns
+
+
+@pytest.fixture(scope="session")
+def cdn_server(
+    engine_name: str, tmp_path_factory: pytest.TempPathFactory, session_dns: LoopbackDns
+) -> Iterator[Server]:
+    """A real HTTP server that validates custom hostnames against `session_dns` (no background
+    re-validation: tests ask for checks with POST .../validate, so each outcome is theirs)."""
+    with fresh_database_url(engine_name, str(tmp_path_factory.mktemp("cdndb"))) as url:
+        settings = Settings(
+            database_url=url, dns_server=session_dns.address, dns_timeout_s=0.5, revalidate_interval_s=0
+        )
+        s = Server(settings).start()
+        yield s
+        s.stop()
+
+
+@pytest.fixture
+def cdn_world(cdn_server: Server) -> Iterator[World]:
+    w = make_world(cdn_server)
+    yield w
+    w.close()
+
+
+@pytest.fixture
+def cdn(cdn_world: World, session_dns: LoopbackDns) -> CdnStage:
+    return cdn_stage(cdn_world, session_dns)

@@ -122,7 +122,7 @@ def test_deleting_a_prefix_never_strands_apps(world: World) -> None:
     assert s.get_app("a", app["id"])["status"] == "active" and len(s.bindings()) == 1
 
     pending = stage(world, approve=False)
-    assert_not_authorized(pending.post_app("a", pending.ip(1)), pending.ip(1), "ip_not_usable")
+    assert_not_authorized(pending.post_app("a", pending.ip(1)), pending.ip(1), "prefix_not_approved")
     assert_ok(pending.owner.delete(prefix_url(world.a, pending.pid)))
     assert_refused(pending.owner.get(pending.bindings_url), 404, 1003)
     assert audit_entries(s.owner, world.a, "spectrum_app.blocked") == []

@@ -13,8 +13,11 @@ from .. import __version__
 from ..adapters.db.engine import make_engine
 from ..adapters.db.pool_metrics import install_pool_metrics
 from ..adapters.db.uow import SqlDatabase
+from ..adapters.dns import DnsInspector
 from ..metrics import worker_started
 from ..service.auth import Authenticator
+from ..service.hostname_checks import Revalidator
+from ..service.ports import HostnameInspector
 from ..settings import Settings
 from .docs import install_docs
 from .errors import install_error_handlers
@@ -25,6 +28,7 @@ from .routes import (
     accounts,
     audit,
     bindings,
+    custom_hostnames,
     delegations,
     edge,
     health,
@@ -39,7 +43,9 @@ from .routing import API_PREFIX, worker_threads
 __all__ = ["API_PREFIX", "create_app"]
 
 
-def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, db: SqlDatabase | None = None, inspector: HostnameInspector | None = None
+) -> FastAPI:
     """Build the application. The database is opened here, never at import time."""
     app = FastAPI(
         lifespan=_lifespan,
@@ -60,6 +66,12 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
             sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
     )
+    app.state.inspector = inspector or DnsInspector(
+        settings.dns_server,
+        settings.dns_timeout_s,
+        http_port=settings.validation_http_port,
+        allow_non_global_http=settings.allow_non_public_prefixes,
+    )
     app.state.authenticator = Authenticator(settings.credential_cache_ttl_s)
     app.state.db.on_credentials_changed(app.state.authenticator.forget_all)
     install_pool_metrics(app.state.db.engine)
@@ -78,6 +90,7 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
         audit,
         zones,
         spectrum,
+        custom_hostnames,
         edge,
     ):
         app.router.routes.extend(module.router.routes)
@@ -91,9 +104,17 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     asyncio.get_running_loop().set_default_executor(worker_threads())
-    yield
+    interval = app.state.settings.revalidate_interval_s
+    revalidator = Revalidator(app.state.db, app.state.inspector, interval) if interval > 0 else None
+    if revalidator is not None:
+        revalidator.start()
+    try:
+        yield
+    finally:
+        if revalidator is not None:
+            revalidator.stop()
 
 
 def _document_auth(app: FastAPI) -> None:

@@ -16,7 +16,7 @@ from ..domain.errors import AccessDenied, Unauthenticated
 from ..domain.model import PageRequest
 from ..service.auth import Authenticator, Credential
 from ..service.context import Actor
-from ..service.ports import Database
+from ..service.ports import Database, HostnameInspector
 from ..settings import Settings
 from .routing import clean_path, in_thread, request_scope
 
@@ -28,6 +28,7 @@ __all__ = [
     "CurrentActor",
     "Db",
     "Force",
+    "Inspector",
     "MetricsScraper",
     "paging",
 ]
@@ -42,7 +43,13 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
+async def _inspector(request: Request) -> HostnameInspector:
+    inspector: HostnameInspector = request.app.state.inspector
+    return inspector
+
+
 Db = Annotated[Database, Depends(_db)]
+Inspector = Annotated[HostnameInspector, Depends(_inspector)]
 AppSettings = Annotated[Settings, Depends(_settings)]
 
 

@@ -13,7 +13,7 @@ from typing import Final
 
 from .codes import Code
 from .errors import Conflict, InvalidInput
-from .model import Prefix
+from .model import Access, IpAccess, Prefix
 from .net import IPAddress, IPNetwork
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "check_new_binding",
     "effective_binding",
     "service_by_id",
+    "service_problem",
 ]
 
 
@@ -87,3 +88,25 @@ def check_new_binding(prefix: Prefix, cidr: IPNetwork, existing: Sequence[Bindin
                 f"{cidr} is already bound to {b.service.name} (binding {b.id}); delete that binding to change it",
                 code=Code.BINDING_EXISTS,
             )
+
+
+def service_problem(
+    ip: IPAddress, access: IpAccess, binding: Binding | None, service: Service
+) -> tuple[str, str] | None:
+    """Why an account may not put `service` to work on `ip`, as (reason, message); None when it may.
+
+    Reasons: `ip_not_usable` (neither owned nor delegated), `prefix_not_approved` (owned or delegated, but
+    the prefix is pending approval), `wrong_service` (the effective binding at the address is another
+    service, or there is none).
+    """
+    if not access.allowed:
+        reason = "ip_not_usable" if access.access == Access.NONE else "prefix_not_approved"
+        return reason, access.message
+    if binding is None or binding.service != service:
+        bound = (
+            f"bound to {binding.service.name} (binding {binding.id}, {binding.cidr})"
+            if binding
+            else "not bound to any service"
+        )
+        return "wrong_service", f"{ip} is {bound}, not to {service.name}"
+    return None

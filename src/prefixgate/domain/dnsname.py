@@ -21,14 +21,14 @@ def _ascii_form(name: str) -> str | None:
 
 
 def _valid_a_label(label: str) -> bool:
-    """An xn-- label must decode as punycode to a name that is not plain ASCII."""
+    """An xn-- label must be a valid IDNA encoding (decode, pass nameprep) of a name that is not plain ASCII."""
     if not label.startswith("xn--"):
         return label[2:4] != "--"  # labels like ab--c are reserved for encodings
     try:
-        decoded = label[4:].encode("ascii").decode("punycode")
+        decoded = label.encode("ascii").decode("idna")
     except UnicodeError:
         return False
-    return bool(decoded) and not decoded.isascii()
+    return not decoded.isascii()
 
 
 def parse_hostname(

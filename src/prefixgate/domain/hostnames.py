@@ -16,6 +16,7 @@ from .codes import Code
 from .dnsname import is_within, parse_hostname
 from .errors import InvalidInput
 from .net import IPAddress
+from .spectrum import Resolution
 
 __all__ = [
     "NO_FALLBACK_ORIGIN",
@@ -29,6 +30,7 @@ __all__ = [
     "parse_custom_hostname",
     "parse_origin_server",
     "parse_ssl",
+    "resolve_request",
 ]
 
 PENDING: Final = "pending"
@@ -239,3 +241,41 @@ def decide(
     if via_cname:
         return Verdict(ACTIVE, (), (), "cname")
     return Verdict(ACTIVE, (), tuple(dns.addresses), "apex")
+
+
+def resolve_request(
+    ip: IPAddress,
+    sni: str,
+    host: CustomHostname | None,
+    problem: tuple[str, str] | None,
+    *,
+    origin: str | None,
+    zone_paused: bool = False,
+) -> Resolution:
+    """Who receives an HTTP(S) request for `sni` on `ip`: the data plane's decision.
+
+    Args:
+        host: the hostname active under that name (in whichever zone), if any.
+        problem: why its account may not serve CDN on `ip` (the shared usability rule), computed now.
+        origin: where its traffic goes (its custom origin server, else the zone's fallback origin).
+    """
+    if host is None:
+        return Resolution(False, "hostname_not_active", f"no custom hostname {sni} is active", kind="custom_hostname")
+
+    def answer(served: bool, reason: str, message: str) -> Resolution:
+        return Resolution(
+            served,
+            reason,
+            message,
+            kind="custom_hostname",
+            object_id=host.id,
+            account_id=host.account_id,
+            zone_id=host.zone_id,
+            origin=origin,
+        )
+
+    if zone_paused:
+        return answer(False, "zone_paused", f"custom hostname {host.id} is not served: zone {host.zone_id} is paused")
+    if problem is not None:
+        return answer(False, problem[0], f"custom hostname {host.id} is not served on {ip}: {problem[1]}")
+    return answer(True, "served", f"custom hostname {host.id} of account {host.account_id} receives {sni} on {ip}")

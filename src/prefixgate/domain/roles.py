@@ -20,6 +20,8 @@ class Permission(StrEnum):
     ZONES_WRITE = "zones.write"
     SPECTRUM_READ = "spectrum.read"
     SPECTRUM_WRITE = "spectrum.write"
+    SSL_READ = "ssl.read"
+    SSL_WRITE = "ssl.write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,18 @@ ROLES: Final[tuple[Role, ...]] = (
         name="Spectrum: Read",
         description="Can view zones and Spectrum applications.",
         permissions=_BASE | {Permission.ZONES_READ, Permission.SPECTRUM_READ},
+    ),
+    Role(
+        id="8ceda5f0efafb149c5542a851fb3e791",
+        name="SSL and Certificates: Write",
+        description="Can view zones and view, create, edit, validate and delete custom hostnames and fallback origins.",
+        permissions=_BASE | {Permission.ZONES_READ, Permission.SSL_READ, Permission.SSL_WRITE},
+    ),
+    Role(
+        id="cadf12c139a5f31735d80bab21288627",
+        name="SSL and Certificates: Read",
+        description="Can view zones, custom hostnames and fallback origins.",
+        permissions=_BASE | {Permission.ZONES_READ, Permission.SSL_READ},
     ),
 )
 

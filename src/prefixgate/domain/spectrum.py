@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from .bindings import SPECTRUM, Binding
+from .bindings import SPECTRUM, Binding, service_problem
 from .codes import Code
 from .errors import InvalidInput
 from .model import IpAccess
@@ -191,24 +191,23 @@ class SpectrumApp:
 
 def edge_ip_problem(ip: IPAddress, access: IpAccess, binding: Binding | None) -> tuple[str, str] | None:
     """Why an account may not put a Spectrum app on `ip`, as (reason code, message); None when it may."""
-    if not access.allowed:
-        return "ip_not_usable", access.message
-    if binding is None or binding.service != SPECTRUM:
-        bound = (
-            f"bound to {binding.service.name} (binding {binding.id}, {binding.cidr})"
-            if binding
-            else "not bound to any service"
-        )
-        return "wrong_service", f"{ip} is {bound}, not to Spectrum"
-    return None
+    return service_problem(ip, access, binding, SPECTRUM)
 
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
+    """The data plane's decision. `kind` names what serves (or would serve) the request:
+    "spectrum_app" or "custom_hostname" (then `object_id`, `account_id`, `zone_id` and `origin` say which)."""
+
     served: bool
     reason: str
     message: str
     app: SpectrumApp | None = None
+    kind: str | None = None
+    object_id: str | None = None
+    account_id: str | None = None
+    zone_id: str | None = None
+    origin: str | None = None
 
 
 def resolve_connection(

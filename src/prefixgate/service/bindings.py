@@ -11,7 +11,7 @@ from ..domain.roles import Permission
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import binding_record
-from .revocation import binding_impact, enforce
+from .revocation import binding_hostname_impact, binding_impact, enforce
 
 __all__ = ["create_binding", "delete_binding", "get_binding", "list_bindings", "list_services"]
 
@@ -77,13 +77,15 @@ def create_binding(
             created_at=utcnow(),
         )
         change = f"binding {net} to {service.name}"
+        after = [*existing, binding]
         enforce(
             uow,
             actor,
-            binding_impact(uow, net, [*existing, binding], change),
+            binding_impact(uow, net, after, change),
             force=force,
             change=change,
             owner_account_id=account_id,
+            hostnames=binding_hostname_impact(uow, net, after, change),
         )
         uow.bindings.add(binding)
         record(
@@ -122,6 +124,7 @@ def delete_binding(
             force=force,
             change=change,
             owner_account_id=account_id,
+            hostnames=binding_hostname_impact(uow, binding.cidr, remaining, change),
         )
         uow.bindings.delete(binding.id)
         record(

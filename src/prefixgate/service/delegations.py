@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..domain.codes import Code
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import Delegation, IpAccess, Page, PageRequest, Prefix, ReceivedDelegation
@@ -12,7 +14,7 @@ from . import revocation
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import delegation_record
-from .revocation import AffectedApp
+from .revocation import AffectedApp, AffectedHostname
 
 __all__ = [
     "create_delegation",
@@ -93,14 +95,26 @@ def _owned_delegation(
     return prefix, delegation
 
 
+@dataclass(frozen=True, slots=True)
+class DelegationImpact:
+    """What deleting a delegation would take away from the delegatee."""
+
+    apps: list[AffectedApp]
+    hostnames: list[AffectedHostname]
+
+
 def delegation_impact(
     db: Database, actor: Actor, account_id: str, prefix_id: str, delegation_id: str
-) -> tuple[Delegation, list[AffectedApp]]:
+) -> tuple[Delegation, DelegationImpact]:
     """What deleting the delegation would affect, without changing anything."""
     actor.require(account_id, Permission.ADDRESSING_READ)
     with db.read() as uow:
         prefix, delegation = _owned_delegation(uow, account_id, prefix_id, delegation_id)
-        return delegation, revocation.delegation_impact(uow, prefix, delegation)
+        impact = DelegationImpact(
+            apps=revocation.delegation_impact(uow, prefix, delegation),
+            hostnames=revocation.delegation_hostname_impact(uow, prefix, delegation),
+        )
+    return delegation, impact
 
 
 def delete_delegation(
@@ -118,7 +132,10 @@ def delete_delegation(
         uow.spectrum.lock_claims()
         change = f"deleting delegation {delegation.id} ({delegation.cidr})"
         affected = revocation.delegation_impact(uow, prefix, delegation)
-        revocation.enforce(uow, actor, affected, force=force, change=change, owner_account_id=account_id)
+        hostnames = revocation.delegation_hostname_impact(uow, prefix, delegation)
+        revocation.enforce(
+            uow, actor, affected, force=force, change=change, owner_account_id=account_id, hostnames=hostnames
+        )
         uow.delegations.delete(delegation.id)
         record(
             uow,

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..domain.bindings import Binding
+from ..domain.hostnames import CustomHostname, DnsAnswer, FallbackOrigin
 from ..domain.model import (
     Account,
     ApiToken,
@@ -32,6 +33,9 @@ __all__ = [
     "BindingRepo",
     "Database",
     "DelegationRepo",
+    "FallbackOriginRepo",
+    "HostnameInspector",
+    "HostnameRepo",
     "MembershipRepo",
     "PrefixRepo",
     "SpectrumRepo",
@@ -153,6 +157,49 @@ class SpectrumRepo(Protocol):
     def block(self, app_id: str, reason: str) -> None: ...
 
 
+class HostnameRepo(Protocol):
+    def add(self, host: CustomHostname, *, next_check_at: datetime) -> None: ...
+    def get(self, zone_id: str, hostname_id: str) -> CustomHostname | None: ...
+    def by_id(self, hostname_id: str) -> CustomHostname | None: ...
+    def named_in_zone(self, zone_id: str, hostname: str) -> CustomHostname | None: ...
+    def active_named(self, hostname: str) -> CustomHostname | None: ...
+    def page(
+        self,
+        zone_id: str,
+        page: PageRequest,
+        *,
+        hostname: str | None = None,
+        hostname_id: str | None = None,
+        ssl_active: bool = False,
+        descending: bool = False,
+    ) -> Page[CustomHostname]: ...
+    def in_zone(self, zone_id: str) -> list[CustomHostname]: ...
+    def replace(self, host: CustomHostname) -> None: ...
+    def delete(self, hostname_id: str) -> None: ...
+    def using_range(self, net: IPNetwork, *, account_id: str | None) -> list[tuple[CustomHostname, IPAddress]]:
+        """Active hostnames (of `account_id`, or anyone's) validated on an address inside `net`."""
+        ...
+
+    def claim_due(self, now: datetime, until: datetime, limit: int) -> list[str]:
+        """Ids of hostnames due for re-validation, claimed until `until` (skipping ones being claimed)."""
+        ...
+
+    def schedule(self, hostname_id: str, when: datetime) -> None: ...
+
+
+class FallbackOriginRepo(Protocol):
+    def get(self, zone_id: str) -> FallbackOrigin | None: ...
+    def put(self, fo: FallbackOrigin) -> None: ...
+    def delete(self, zone_id: str) -> None: ...
+
+
+class HostnameInspector(Protocol):
+    """Looks a custom hostname up in DNS (and, for the HTTP method, fetches its token). Slow I/O: never
+    called inside a unit of work."""
+
+    def inspect(self, hostname: str, *, hostname_id: str, token: str, check_http: bool) -> DnsAnswer: ...
+
+
 class StatsRepo(Protocol):
     def counts(self) -> ObjectCounts: ...
 
@@ -181,6 +228,12 @@ class UnitOfWork(Protocol):
 
     @property
     def spectrum(self) -> SpectrumRepo: ...
+
+    @property
+    def hostnames(self) -> HostnameRepo: ...
+
+    @property
+    def fallback_origins(self) -> FallbackOriginRepo: ...
 
     @property
     def stats(self) -> StatsRepo: ...

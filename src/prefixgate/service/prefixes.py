@@ -14,7 +14,7 @@ from ..domain.rules import check_asn, check_prefix_cidr, check_prefix_deletable,
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import prefix_record
-from .revocation import enforce, prefix_impact
+from .revocation import enforce, prefix_hostname_impact, prefix_impact
 
 __all__ = [
     "approve_prefix",
@@ -190,7 +190,15 @@ def delete_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str, *
         check_prefix_deletable(prefix, uow.delegations.count(prefix.id))
         uow.spectrum.lock_claims()
         change = f"deleting prefix {prefix.cidr}"
-        enforce(uow, actor, prefix_impact(uow, prefix), force=force, change=change, owner_account_id=account_id)
+        enforce(
+            uow,
+            actor,
+            prefix_impact(uow, prefix),
+            force=force,
+            change=change,
+            owner_account_id=account_id,
+            hostnames=prefix_hostname_impact(uow, prefix),
+        )
         for binding in uow.bindings.for_prefix(prefix.id):
             uow.bindings.delete(binding.id)
         uow.prefixes.delete(prefix.id)

@@ -221,13 +221,24 @@ def app_record(a: SpectrumApp) -> Record:
 
 def resolution_record(r: Resolution) -> dict[str, object]:
     app = r.app
+    if app is None:
+        return {
+            "served": r.served,
+            "kind": r.kind,
+            "id": r.object_id,
+            "account_id": r.account_id,
+            "zone_id": r.zone_id,
+            "origin": r.origin,
+            "reason": r.reason,
+            "message": r.message,
+        }
     return {
         "served": r.served,
-        "kind": "spectrum_app" if app else None,
-        "id": app.id if app else None,
-        "account_id": app.account_id if app else None,
-        "zone_id": app.zone_id if app else None,
-        "origin": app.origin if app else None,
+        "kind": "spectrum_app",
+        "id": app.id,
+        "account_id": app.account_id,
+        "zone_id": app.zone_id,
+        "origin": app.origin,
         "reason": r.reason,
         "message": r.message,
     }

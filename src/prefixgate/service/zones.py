@@ -10,6 +10,7 @@ from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import Page, PageRequest, Zone
 from ..domain.roles import Permission
 from .context import Actor, new_id, record, utcnow
+from .hostname_records import hostname_audit_record
 from .ports import Database, UnitOfWork
 from .records import app_record, zone_record
 
@@ -100,7 +101,7 @@ def edit_zone(db: Database, actor: Actor, zone_id: str, *, paused: bool | None) 
 
 
 def delete_zone(db: Database, actor: Actor, zone_id: str) -> Zone:
-    """Delete a zone and the Spectrum apps in it."""
+    """Delete a zone with the Spectrum apps, custom hostnames and fallback origin in it."""
     with db.write() as uow:
         zone = zone_for(uow, actor, zone_id, Permission.ZONES_WRITE)
         uow.spectrum.lock_claims()
@@ -115,6 +116,18 @@ def delete_zone(db: Database, actor: Actor, zone_id: str) -> Zone:
                 old=app_record(app),
                 metadata={"zone_id": zone.id},
             )
+        for host in uow.hostnames.in_zone(zone.id):
+            uow.hostnames.delete(host.id)
+            record(
+                uow,
+                actor,
+                "custom_hostname.deleted",
+                host.id,
+                owners=[("account", zone.account_id)],
+                old=hostname_audit_record(host),
+                metadata={"zone_id": zone.id},
+            )
+        uow.fallback_origins.delete(zone.id)
         uow.zones.delete(zone.id)
         record(
             uow,

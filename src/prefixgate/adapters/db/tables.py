@@ -209,7 +209,7 @@ audit_log = Table(
     Column("interface", String(16), nullable=False),
     Column("action", String(64), nullable=False),
     Column("resource_type", String(64), nullable=False),
-    _id("resource_id", nullable=False),
+    Column("resource_id", String(36), nullable=False),  # 32 hex, or a custom hostname's UUID
     Column("old_value", Text),
     Column("new_value", Text),
     Column("metadata", Text, nullable=False),

@@ -13,6 +13,7 @@ from ...metrics import observe_transaction
 from .engine import is_postgres, sqlite_busy_timeout_s
 from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
 from .repos.audit import SqlAuditRepo
+from .repos.hostnames import SqlFallbackOriginRepo, SqlHostnameRepo
 from .repos.identity import SqlAccountRepo, SqlMembershipRepo, SqlTokenRepo, SqlUserRepo
 from .repos.spectrum import SqlSpectrumRepo
 from .repos.stats import SqlStatsRepo
@@ -50,6 +51,8 @@ class SqlUnitOfWork:
         self.zones = SqlZoneRepo(conn)
         self.bindings = SqlBindingRepo(conn)
         self.spectrum = SqlSpectrumRepo(conn, postgres=postgres)
+        self.hostnames = SqlHostnameRepo(conn, postgres=postgres)
+        self.fallback_origins = SqlFallbackOriginRepo(conn)
         self.stats = SqlStatsRepo(conn)
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...service import delegations
 from ...service.records import delegation_record, received_delegation_record
-from ...service.revocation import AffectedApp
+from ...service.revocation import AffectedApp, AffectedHostname
 from ..deps import AddressingPaging, CurrentActor, Db, Force
 from ..envelope import ok, ok_page
 from ..routing import api_router
@@ -45,8 +45,14 @@ def delegation_impact(
     db: Db, actor: CurrentActor, account_id: str, prefix_id: str, delegation_id: str
 ) -> dict[str, object]:
     """Extension: what deleting this delegation would affect, without changing anything."""
-    d, affected = delegations.delegation_impact(db, actor, account_id, prefix_id, delegation_id)
-    return ok({"delegation_id": d.id, "affected_apps": [affected_record(a) for a in affected]})
+    d, impact = delegations.delegation_impact(db, actor, account_id, prefix_id, delegation_id)
+    return ok(
+        {
+            "delegation_id": d.id,
+            "affected_apps": [affected_record(a) for a in impact.apps],
+            "affected_hostnames": [affected_hostname_record(h) for h in impact.hostnames],
+        }
+    )
 
 
 def affected_record(a: AffectedApp) -> dict[str, object]:
@@ -56,6 +62,17 @@ def affected_record(a: AffectedApp) -> dict[str, object]:
         "account_id": a.app.account_id,
         "ips": [str(ip) for ip in a.ips],
         "reason": a.reason,
+    }
+
+
+def affected_hostname_record(h: AffectedHostname) -> dict[str, object]:
+    return {
+        "id": h.host.id,
+        "hostname": h.host.hostname,
+        "zone_id": h.host.zone_id,
+        "account_id": h.host.account_id,
+        "ips": [str(ip) for ip in h.ips],
+        "reason": h.reason,
     }
 
 

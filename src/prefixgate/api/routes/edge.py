@@ -25,7 +25,9 @@ def resolve(
     ip: Annotated[str, Query(max_length=64)],
     port: Annotated[int, Query(ge=1, le=65535)],
     protocol: Literal["tcp", "udp"] = "tcp",
+    sni: Annotated[str | None, Query(max_length=253, description="TLS SNI or HTTP Host, for custom hostnames")] = None,
 ) -> dict[str, object]:
-    """Which app, zone and account receive a connection to (ip, protocol, port), or exactly why none does."""
-    resolution = edge.resolve(db, actor, ip, protocol, port)
+    """Which app or custom hostname, zone and account receive a connection to (ip, protocol, port) (with
+    `sni` for HTTP(S)), or exactly why none does."""
+    resolution = edge.resolve(db, actor, ip, protocol, port, sni=sni)
     return ok(resolution_record(resolution))

@@ -141,9 +141,19 @@ class AffectedAppOut(BaseModel):
     reason: str
 
 
+class AffectedHostnameOut(BaseModel):
+    id: str
+    hostname: str
+    zone_id: str
+    account_id: str
+    ips: list[str]
+    reason: str
+
+
 class DelegationImpactOut(BaseModel):
     delegation_id: str
     affected_apps: list[AffectedAppOut]
+    affected_hostnames: list[AffectedHostnameOut]
 
 
 class ResolveOut(BaseModel):

@@ -1,4 +1,5 @@
-"""SSL for SaaS: fallback origins, custom hostnames and the addresses active hostnames use.
+"""SSL for SaaS: fallback origins, custom hostnames and the addresses active hostnames use;
+audit events' resource ids widen to 36 characters for hostnames' UUIDs.
 
 A partial unique index keeps a hostname active in one zone at most, on both engines.
 
@@ -19,6 +20,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Audit events name custom hostnames by their UUIDs (36 characters).
+    with op.batch_alter_table("audit_log") as batch:
+        batch.alter_column("resource_id", existing_type=sa.String(length=32), type_=sa.String(length=36))
     op.create_table(
         "fallback_origins",
         sa.Column("zone_id", sa.String(length=32), nullable=False),
@@ -95,3 +99,5 @@ def downgrade() -> None:
     op.drop_table("custom_hostname_ips")
     op.drop_table("custom_hostnames")
     op.drop_table("fallback_origins")
+    with op.batch_alter_table("audit_log") as batch:
+        batch.alter_column("resource_id", existing_type=sa.String(length=36), type_=sa.String(length=32))
