@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from prefixgate.settings import Settings
+from tests.dnsserver import LoopbackDns
 from tests.support import Server, World, engines, fresh_database_url, make_world
 
 
@@ -40,3 +41,10 @@ def world(server: Server) -> Iterator[World]:
     w = make_world(server)
     yield w
     w.close()
+
+
+@pytest.fixture
+def loopback_dns() -> Iterator[LoopbackDns]:
+    """A started DNS server on 127.0.0.1 and a free port, with no records (see tests/dnsserver.py)."""
+    with LoopbackDns() as dns:
+        yield dns
