@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -21,12 +22,22 @@ class ProcServer:
     """One `prefixgate serve` process tree on 127.0.0.1 and a free port."""
 
     def __init__(
-        self, database_url: str, workdir: Path, *, workers: int = 1, env: dict[str, str] | None = None
+        self,
+        database_url: str,
+        workdir: Path,
+        *,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.database_url = database_url
+        self.args = tuple(args)  # further `prefixgate serve` options
         self.workdir = workdir
         self.workers = workers
-        self.env = {**os.environ, **(env or {})}
+        # Tests never ask the system's resolver: unless told otherwise, lookups go to a loopback port
+        # nothing answers on.
+        quiet_dns = {"PREFIXGATE_DNS_SERVER": "127.0.0.1:9", "PREFIXGATE_DNS_TIMEOUT_S": "0.2"}
+        self.env = {**os.environ, **quiet_dns, **(env or {})}
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.api = f"{self.base}/client/v4"
@@ -45,6 +56,7 @@ class ProcServer:
             self.database_url,
             "--workers",
             str(self.workers),
+            *self.args,
         ]
         with self.log.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(

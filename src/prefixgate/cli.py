@@ -15,6 +15,7 @@ import typer
 
 from .adapters.db.engine import make_engine
 from .adapters.db.migrate import upgrade
+from .adapters.dns import parse_dns_server
 from .bootstrap import SchemaNotCurrent, open_database
 from .demo import load_demo
 from .domain.errors import DomainError
@@ -87,13 +88,26 @@ def serve(
         bool | None, typer.Option("--allow-non-public-prefixes", help="Lab setting: accept non-public prefixes")
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load the docs' example data first")] = False,
+    dns_server: Annotated[
+        str | None,
+        typer.Option(
+            "--dns-server",
+            metavar="HOST:PORT",
+            help="DNS server for custom-hostname validation, such as 127.0.0.1:5353 or [::1]:53 "
+            "(default: $PREFIXGATE_DNS_SERVER, or the nameservers of /etc/resolv.conf)",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API."""
     import uvicorn
 
     from .api.serving import UVICORN_OPTIONS
 
-    settings = _settings(database_url, allow_non_public_prefixes=allow_non_public_prefixes)
+    try:
+        server = None if dns_server is None else parse_dns_server(dns_server)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--dns-server'") from None
+    settings = _settings(database_url, allow_non_public_prefixes=allow_non_public_prefixes, dns_server=server)
     try:
         db = open_database(settings)
     except SchemaNotCurrent as exc:
@@ -102,8 +116,7 @@ def serve(
     if demo:
         print(load_demo(db, base_url=f"http://{host}:{port}/client/v4"), flush=True)
     db.dispose()
-    os.environ["PREFIXGATE_DATABASE_URL"] = settings.database_url
-    os.environ["PREFIXGATE_ALLOW_NON_PUBLIC_PREFIXES"] = "1" if settings.allow_non_public_prefixes else "0"
+    os.environ.update(settings.to_env())  # the workers read their settings, CLI overrides included, from here
     with _metrics_directory(workers):
         uvicorn.run(
             "prefixgate.api.asgi:app_factory",

@@ -6,12 +6,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import TypeVar
+
+from .adapters.dns.servers import DnsServer, format_dns_server, parse_dns_server
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "SettingsError"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./prefixgate.db"
 _LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
 _TRUE = {"1", "true", "yes", "on"}
+_N = TypeVar("_N", int, float)
 
 
 class SettingsError(ValueError):
@@ -36,6 +40,13 @@ def _networks(name: str, value: str) -> tuple[IPv4Network | IPv6Network, ...]:
     return tuple(nets)
 
 
+def _number(name: str, value: str, kind: type[_N], what: str) -> _N:
+    try:
+        return kind(value.strip())
+    except ValueError:
+        raise SettingsError(f"PREFIXGATE_{name} must be {what}, not {value!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -49,11 +60,19 @@ class Settings:
     # role is refused at once by the worker that made the change and within this time by every other.
     credential_cache_ttl_s: float = 0.5
     metrics_allow: tuple[IPv4Network | IPv6Network, ...] = _LOOPBACK
-    dns_server: tuple[str, int] | None = None  # TEMP until the dns branch lands
+    # Custom-hostname validation: where DNS questions go (None: the nameservers of /etc/resolv.conf),
+    # how long one query or one HTTP check may wait, and the HTTP check's port (80; others for labs).
+    dns_server: DnsServer | None = None
     dns_timeout_s: float = 3.0
     validation_http_port: int = 80
     # Seconds between background re-validations of each custom hostname (0 turns them off).
     revalidate_interval_s: float = 300.0
+
+    @property
+    def allow_non_global_http(self) -> bool:
+        """The lab setting also lets the HTTP validation check connect to loopback, private and other
+        non-global addresses; without it those are never connected to (no SSRF into our network)."""
+        return self.allow_non_public_prefixes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,13 +106,17 @@ class Settings:
                 ) from None
         if (v := get("METRICS_ALLOW")) is not None:
             s = replace(s, metrics_allow=_networks("METRICS_ALLOW", v))
-        if (v := get("REVALIDATE_INTERVAL_S")) is not None:
+        if (v := get("DNS_SERVER")) is not None:
             try:
-                s = replace(s, revalidate_interval_s=float(v))
-            except ValueError:
-                raise SettingsError(
-                    f"PREFIXGATE_REVALIDATE_INTERVAL_S must be a number of seconds, not {v!r}"
-                ) from None
+                s = replace(s, dns_server=parse_dns_server(v) if v.strip() else None)
+            except ValueError as exc:
+                raise SettingsError(f"PREFIXGATE_DNS_SERVER: {exc}") from None
+        if (v := get("DNS_TIMEOUT_S")) is not None:
+            s = replace(s, dns_timeout_s=_number("DNS_TIMEOUT_S", v, float, "a number of seconds"))
+        if (v := get("VALIDATION_HTTP_PORT")) is not None:
+            s = replace(s, validation_http_port=_number("VALIDATION_HTTP_PORT", v, int, "a port number"))
+        if (v := get("REVALIDATE_INTERVAL_S")) is not None:
+            s = replace(s, revalidate_interval_s=_number("REVALIDATE_INTERVAL_S", v, float, "a number of seconds"))
         s.check()
         return s
 
@@ -103,12 +126,39 @@ class Settings:
             raise SettingsError(
                 f"PREFIXGATE_CREDENTIAL_CACHE_TTL_S must be between 0 and 1 second, not {self.credential_cache_ttl_s}"
             )
-
+        if not 0 < self.dns_timeout_s <= 30:
+            raise SettingsError(
+                f"PREFIXGATE_DNS_TIMEOUT_S must be more than 0 and at most 30 seconds, not {self.dns_timeout_s}"
+            )
+        if not 1 <= self.validation_http_port <= 65535:
+            raise SettingsError(
+                f"PREFIXGATE_VALIDATION_HTTP_PORT must be from 1 to 65535, not {self.validation_http_port}"
+            )
         if not (self.revalidate_interval_s == 0 or 0.1 <= self.revalidate_interval_s <= 86400):
             raise SettingsError(
                 "PREFIXGATE_REVALIDATE_INTERVAL_S must be 0 (off) or 0.1 to 86400 seconds, "
                 f"not {self.revalidate_interval_s}"
             )
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as PREFIXGATE_* variables: `from_env` of them gives these settings back.
+        `serve` hands them to its worker processes, CLI overrides included."""
+        values: dict[str, object] = {
+            "DATABASE_URL": self.database_url,
+            "ALLOW_NON_PUBLIC_PREFIXES": "1" if self.allow_non_public_prefixes else "0",
+            "MAX_BODY_BYTES": self.max_body_bytes,
+            "STATEMENT_TIMEOUT_MS": self.statement_timeout_ms,
+            "CONNECT_TIMEOUT_S": self.connect_timeout_s,
+            "SQLITE_BUSY_TIMEOUT_MS": self.sqlite_busy_timeout_ms,
+            "LOG_LEVEL": self.log_level,
+            "CREDENTIAL_CACHE_TTL_S": repr(self.credential_cache_ttl_s),
+            "METRICS_ALLOW": ",".join(str(net) for net in self.metrics_allow),
+            "DNS_SERVER": "" if self.dns_server is None else format_dns_server(self.dns_server),
+            "DNS_TIMEOUT_S": repr(self.dns_timeout_s),
+            "VALIDATION_HTTP_PORT": self.validation_http_port,
+            "REVALIDATE_INTERVAL_S": repr(self.revalidate_interval_s),
+        }
+        return {f"PREFIXGATE_{name}": str(value) for name, value in values.items()}
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields changed; `None` values are ignored (unset CLI flags)."""

@@ -176,6 +176,19 @@ def test_an_address_that_refuses_connections_is_skipped_for_the_next(loopback_dn
         web.close()
 
 
+def test_at_most_four_addresses_are_tried(loopback_dns: LoopbackDns) -> None:
+    web = ChallengeServer("127.0.0.6")  # nothing listens on 127.0.0.2 to 127.0.0.5
+    try:
+        web.serve(PATH, TOKEN.encode())
+        loopback_dns.set(HOST, "A", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.6")
+        assert check(lab(loopback_dns, web.port)).http_token_found is True  # the fourth address
+        loopback_dns.set(HOST, "A", "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
+        assert check(lab(loopback_dns, web.port)).http_token_found is False  # the fifth is never tried
+        assert web.requests == [("GET", PATH, HOST)]  # from the first check only
+    finally:
+        web.close()
+
+
 def test_the_ssrf_guard_never_connects_to_loopback_without_the_lab_flag(
     loopback_dns: LoopbackDns, web: ChallengeServer
 ) -> None:
@@ -251,6 +264,10 @@ def test_a_server_trickling_bytes_cannot_hold_the_check_past_its_timeout(loopbac
         "::ffff:127.0.0.1",  # IPv4-mapped loopback
         "::ffff:10.0.0.1",
         "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2001:0:a00:1::1",  # Teredo
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+        "198.18.0.1",  # benchmarking
+        "3fff::1",  # documentation
     ],
 )
 def test_non_global_addresses_are_never_connected_to_outside_the_lab(address: str) -> None:

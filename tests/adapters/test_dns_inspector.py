@@ -235,6 +235,13 @@ def test_the_inspector_is_safe_from_many_threads(loopback_dns: LoopbackDns) -> N
         assert results[i] == [expected] * 10
 
 
+@pytest.mark.parametrize("bad", ["a..b", "x" * 64 + ".example", ""])
+def test_a_hostname_that_is_not_a_dns_name_is_a_caller_error(loopback_dns: LoopbackDns, bad: str) -> None:
+    with pytest.raises(ValueError, match="is not a DNS name"):
+        inspect(loopback_dns, bad)
+    assert loopback_dns.queries() == []
+
+
 def test_the_constructor_refuses_unusable_settings() -> None:
     with pytest.raises(ValueError, match="positive number of seconds"):
         DnsInspector(("127.0.0.1", 53), 0)

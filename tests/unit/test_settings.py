@@ -137,3 +137,100 @@ def test_a_bad_metrics_allow_is_refused_naming_the_value(bad: str) -> None:
         Settings.from_env({"PREFIXGATE_METRICS_ALLOW": f"127.0.0.0/8,{bad}"})
     assert repr(bad) in str(err.value)
     assert isinstance(err.value, ValueError)
+
+
+def test_custom_hostname_validation_defaults() -> None:
+    s = Settings.from_env({})
+    assert s.dns_server is None  # the system's resolver
+    assert s.dns_timeout_s == 3.0
+    assert s.validation_http_port == 80
+    assert s.allow_non_global_http is False
+
+
+@pytest.mark.parametrize(
+    ("value", "server"),
+    [("127.0.0.1:5353", ("127.0.0.1", 5353)), ("[::1]:53", ("::1", 53)), ("192.0.2.53", ("192.0.2.53", 53))],
+)
+def test_the_dns_server_is_read(value: str, server: tuple[str, int]) -> None:
+    assert Settings.from_env({"PREFIXGATE_DNS_SERVER": value}).dns_server == server
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_dns_server_means_the_system_resolver(value: str) -> None:
+    assert Settings.from_env({"PREFIXGATE_DNS_SERVER": value}).dns_server is None
+
+
+@pytest.mark.parametrize("bad", ["resolver.local:53", "127.0.0.1:0", "::1", "127.0.0.1:dns"])
+def test_a_bad_dns_server_is_refused_naming_the_variable_and_the_value(bad: str) -> None:
+    with pytest.raises(SettingsError, match=r"^PREFIXGATE_DNS_SERVER: a DNS server is an IP address") as err:
+        Settings.from_env({"PREFIXGATE_DNS_SERVER": bad})
+    assert repr(bad) in str(err.value)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("0.3", 0.3), ("30", 30.0), (" 5 ", 5.0), ("0.001", 0.001)])
+def test_the_dns_timeout_is_read(value: str, seconds: float) -> None:
+    assert Settings.from_env({"PREFIXGATE_DNS_TIMEOUT_S": value}).dns_timeout_s == seconds
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "30.5", "nan", "inf"])
+def test_a_dns_timeout_out_of_range_is_refused(bad: str) -> None:
+    with pytest.raises(SettingsError, match="PREFIXGATE_DNS_TIMEOUT_S must be more than 0 and at most 30 seconds"):
+        Settings.from_env({"PREFIXGATE_DNS_TIMEOUT_S": bad})
+
+
+def test_a_dns_timeout_that_is_not_a_number_is_refused() -> None:
+    with pytest.raises(SettingsError, match="PREFIXGATE_DNS_TIMEOUT_S must be a number of seconds, not 'soon'"):
+        Settings.from_env({"PREFIXGATE_DNS_TIMEOUT_S": "soon"})
+
+
+def test_the_validation_http_port_is_read_and_bounded() -> None:
+    assert Settings.from_env({"PREFIXGATE_VALIDATION_HTTP_PORT": "8080"}).validation_http_port == 8080
+    for bad in ("0", "65536", "-80"):
+        with pytest.raises(SettingsError, match=f"PREFIXGATE_VALIDATION_HTTP_PORT must be from 1 to 65535, not {bad}"):
+            Settings.from_env({"PREFIXGATE_VALIDATION_HTTP_PORT": bad})
+    with pytest.raises(SettingsError, match="PREFIXGATE_VALIDATION_HTTP_PORT must be a port number, not 'http'"):
+        Settings.from_env({"PREFIXGATE_VALIDATION_HTTP_PORT": "http"})
+
+
+def test_the_lab_setting_also_allows_http_checks_of_non_global_addresses() -> None:
+    assert Settings(allow_non_public_prefixes=True).allow_non_global_http is True
+    assert Settings.from_env({"PREFIXGATE_ALLOW_NON_PUBLIC_PREFIXES": "1"}).allow_non_global_http is True
+
+
+def test_a_dns_server_override_from_the_cli() -> None:
+    base = Settings.from_env({"PREFIXGATE_DNS_SERVER": "127.0.0.1:5353"})
+    assert base.with_overrides(dns_server=None).dns_server == ("127.0.0.1", 5353)
+    assert base.with_overrides(dns_server=("::1", 53)).dns_server == ("::1", 53)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(),
+        Settings(
+            database_url="postgresql+psycopg://u@db/prefixgate",
+            allow_non_public_prefixes=True,
+            max_body_bytes=1024,
+            statement_timeout_ms=2500,
+            connect_timeout_s=9,
+            sqlite_busy_timeout_ms=123,
+            log_level="DEBUG",
+            credential_cache_ttl_s=0.1,
+            metrics_allow=(),
+            dns_server=("::1", 5353),
+            dns_timeout_s=0.3,
+            validation_http_port=8080,
+        ),
+        Settings(metrics_allow=(ip_network("10.0.0.0/8"),), dns_server=("127.0.0.1", 53), dns_timeout_s=1 / 3),
+    ],
+    ids=["defaults", "every-field-changed", "more"],
+)
+def test_to_env_gives_the_same_settings_back(settings: Settings) -> None:
+    # The workers of `serve` read their settings from these variables.
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+def test_to_env_covers_every_setting() -> None:
+    # A new setting must be added to to_env(), or `serve --workers` would lose CLI overrides of it.
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    assert {name.removeprefix("PREFIXGATE_").lower() for name in Settings().to_env()} == fields

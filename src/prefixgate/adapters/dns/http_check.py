@@ -10,33 +10,28 @@ import http.client
 import socket
 import time
 from collections.abc import Iterable
-from ipaddress import IPv6Address
+from ipaddress import ip_network
 from typing import Final
 from urllib.parse import quote
 
 from prefixgate.domain.hostnames import http_challenge_path
-from prefixgate.domain.net import IPAddress
+from prefixgate.domain.net import IPAddress, is_public
 
-__all__ = ["BODY_LIMIT", "may_connect", "token_served"]
+__all__ = ["BODY_LIMIT", "MAX_ATTEMPTS", "may_connect", "token_served"]
 
 BODY_LIMIT: Final = 4096  # a token is short; a longer body is not the token, and is not read further
+MAX_ATTEMPTS: Final = 4  # addresses tried at most: fifty slow A records cannot hold a worker fifty timeouts long
 
 
 def may_connect(ip: IPAddress, *, allow_non_global: bool) -> bool:
     """Whether the HTTP check may open a connection to `ip`.
 
-    Outside the lab only global unicast addresses qualify: not loopback, private, link-local,
-    shared (100.64/10), documentation, multicast, reserved or unspecified, nor an IPv6 address
-    that embeds such an IPv4 one (mapped, 6to4, Teredo).
+    Outside the lab only public unicast addresses qualify, by the same rule as prefixes
+    (domain.net.is_public) and by the standard library's `is_global`: never loopback, private,
+    link-local, shared (100.64/10), documentation, multicast, reserved or unspecified addresses,
+    nor IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo).
     """
-    if allow_non_global:
-        return True
-    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
-        return False
-    if isinstance(ip, IPv6Address):
-        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
-        return all(e is None or may_connect(e, allow_non_global=False) for e in embedded)
-    return True
+    return allow_non_global or (ip.is_global and is_public(ip_network(ip)))
 
 
 def token_served(
@@ -51,16 +46,16 @@ def token_served(
 ) -> bool:
     """Whether `http://<hostname>/.well-known/cf-custom-hostname-challenge/<id>` serves `token`.
 
-    The addresses are tried in turn; the first one that answers HTTP at all decides (a 200 whose body,
-    stripped, is the token). Redirects are not followed, and each exchange has `timeout_s` in all.
+    The addresses it may connect to are tried in turn, MAX_ATTEMPTS at most; the first one that
+    answers HTTP decides (a 200 whose body, stripped, is the token). Redirects are not followed, and
+    each exchange has `timeout_s` in all.
     Errors of any kind mean "not served", never a failure of the lookup.
     """
     if not token:
         return False
     path = http_challenge_path(quote(hostname_id, safe=""))
-    for ip in addresses:
-        if not may_connect(ip, allow_non_global=allow_non_global):
-            continue
+    allowed = [ip for ip in addresses if may_connect(ip, allow_non_global=allow_non_global)]
+    for ip in allowed[:MAX_ATTEMPTS]:
         conn = _Connection(ip, port, deadline=time.monotonic() + timeout_s)
         try:
             conn.request("GET", path, headers={"Host": hostname, "Accept": "*/*", "Connection": "close"})

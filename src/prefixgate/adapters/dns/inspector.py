@@ -82,7 +82,12 @@ class DnsInspector:
         Raises:
             ValueError: `hostname` is not a DNS name (the caller parses hostnames first).
         """
-        host = dns.name.from_text(hostname)
+        try:
+            host = dns.name.from_text(hostname)
+        except dns.exception.DNSException as exc:
+            raise ValueError(f"{hostname!r} is not a DNS name: {exc}") from None
+        if host == dns.name.root:
+            raise ValueError(f"{hostname!r} is not a DNS name: it is empty")
         try:
             lookup = Lookup([self.server] if self.server else system_nameservers(self.resolv_conf), self.timeout_s)
             txt = _txt(lookup, hostname)

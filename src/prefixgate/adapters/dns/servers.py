@@ -20,6 +20,8 @@ def parse_dns_server(text: str) -> DnsServer:
         ValueError: the text is not of that form; the message quotes it.
     """
     value = text.strip()
+    if not value:
+        raise ValueError(f"{_FORM}; the value {text!r} is empty")
     if value.startswith("["):
         host, bracket, rest = value[1:].partition("]")
         if not bracket or (rest and not rest.startswith(":")):
@@ -35,7 +37,8 @@ def parse_dns_server(text: str) -> DnsServer:
     try:
         address = ip_address(host)
     except ValueError:
-        raise ValueError(f"{_FORM}; {host!r} in {text!r} is not an IP address") from None
+        where = f"{text!r}" if host == value else f"{host!r} in {text!r}"
+        raise ValueError(f"{_FORM}; {where} is not an IP address") from None
     port = 53 if port_text is None else _port(port_text, text)
     return str(address), port
 
