@@ -19,6 +19,7 @@ from ..domain.hostnames import (
     SslRequest,
     parse_custom_hostname,
     parse_origin_server,
+    parse_ssl,
 )
 from ..domain.model import Page, PageRequest, Zone
 from ..domain.roles import Permission
@@ -30,6 +31,7 @@ from .zones import zone_for
 __all__ = [
     "HostnameEdit",
     "HostnameInput",
+    "SslInput",
     "create_hostname",
     "delete_fallback_origin",
     "delete_hostname",
@@ -45,9 +47,33 @@ REQUEST_HOST_HEADER = ":request_host_header:"  # Cloudflare's custom_origin_sni 
 
 
 @dataclass(frozen=True, slots=True)
+class SslInput:
+    """The `ssl` object as the client sent it (type-checked, not yet rule-checked)."""
+
+    method: str | None = None
+    type: str | None = None
+    settings: Mapping[str, object] | None = None
+    bundle_method: str | None = None
+    wildcard: bool | None = None
+    certificate_authority: str | None = None
+    custom_certificate: str | None = None
+
+    def parse(self) -> SslRequest:
+        return parse_ssl(
+            method=self.method,
+            type=self.type,
+            settings=self.settings,
+            bundle_method=self.bundle_method,
+            wildcard=self.wildcard,
+            certificate_authority=self.certificate_authority,
+            custom_certificate=self.custom_certificate,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class HostnameInput:
     hostname: str
-    ssl: SslRequest
+    ssl: SslInput
     custom_metadata: Mapping[str, object] | None = None
     custom_origin_server: str | None = None
     custom_origin_sni: str | None = None
@@ -57,7 +83,7 @@ class HostnameInput:
 class HostnameEdit:
     """A PATCH: fields left as None are unchanged; an empty string clears an origin field."""
 
-    ssl: SslRequest | None = None
+    ssl: SslInput | None = None
     custom_metadata: Mapping[str, object] | None = None
     custom_origin_server: str | None = None
     custom_origin_sni: str | None = None
@@ -114,15 +140,16 @@ def create_hostname(db: Database, actor: Actor, zone_id: str, spec: HostnameInpu
         InvalidInput: a bad name or origin, or the zone has no fallback origin.
         Conflict: the zone has the name already, or it is active in another zone.
     """
-    name = parse_custom_hostname(spec.hostname)
-    origin, sni, metadata = (
-        _origin(spec.custom_origin_server),
-        _sni(spec.custom_origin_sni),
-        _metadata(spec.custom_metadata),
-    )
     now = utcnow()
     with db.write() as uow:
-        zone = zone_for(uow, actor, zone_id, Permission.SSL_WRITE)
+        zone = zone_for(uow, actor, zone_id, Permission.SSL_WRITE)  # strangers learn nothing, not even input rules
+        name = parse_custom_hostname(spec.hostname)
+        ssl = spec.ssl.parse()
+        origin, sni, metadata = (
+            _origin(spec.custom_origin_server),
+            _sni(spec.custom_origin_sni),
+            _metadata(spec.custom_metadata),
+        )
         if uow.fallback_origins.get(zone.id) is None:
             raise InvalidInput(
                 f"{NO_FALLBACK_ORIGIN} PUT .../custom_hostnames/fallback_origin first",
@@ -139,7 +166,7 @@ def create_hostname(db: Database, actor: Actor, zone_id: str, spec: HostnameInpu
             hostname=name,
             status=PENDING,
             ssl_id=str(uuid.uuid4()),
-            ssl=spec.ssl,
+            ssl=ssl,
             ownership_token=str(uuid.uuid4()),
             custom_origin_server=origin,
             custom_origin_sni=sni,
@@ -187,7 +214,7 @@ def edit_hostname(db: Database, actor: Actor, zone_id: str, hostname_id: str, ed
         before = _hostname(uow, zone, hostname_id)
         after = dataclasses.replace(
             before,
-            ssl=edit.ssl if edit.ssl is not None else before.ssl,
+            ssl=edit.ssl.parse() if edit.ssl is not None else before.ssl,
             custom_metadata=_metadata(edit.custom_metadata)
             if edit.custom_metadata is not None
             else before.custom_metadata,
@@ -231,10 +258,10 @@ def put_fallback_origin(db: Database, actor: Actor, zone_id: str, origin: str) -
 
     prefixgate deploys nothing, so the origin is active at once.
     """
-    name = parse_origin_server(origin, what="origin")
     now = utcnow()
     with db.write() as uow:
         zone = zone_for(uow, actor, zone_id, Permission.SSL_WRITE)
+        name = parse_origin_server(origin, what="origin")
         if not is_within(name, zone.name):
             raise InvalidInput(f"origin {name} must be a name in the zone {zone.name}", code=Code.INVALID_HOSTNAME)
         before = uow.fallback_origins.get(zone.id)

@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
-from ...domain.hostnames import SslRequest, parse_ssl
 from ...domain.model import PageRequest
 from ...service import hostname_checks, hostnames
 from ...service.hostname_records import fallback_origin_record, hostname_record
-from ...service.hostnames import HostnameEdit, HostnameInput
+from ...service.hostnames import HostnameEdit, HostnameInput, SslInput
 from ..deps import CurrentActor, Db, Inspector, paging
 from ..envelope import ok, ok_page
 from ..routing import api_router
@@ -31,9 +30,9 @@ router = api_router(prefix="/zones/{zone_id}/custom_hostnames", tags=["Custom Ho
 HostnamePaging = Annotated[PageRequest, paging(20, 50)]
 
 
-def _ssl(body: SslIn) -> SslRequest:
+def _ssl(body: SslIn) -> SslInput:
     settings = body.settings.model_dump(exclude_none=True) if body.settings is not None else None
-    return parse_ssl(
+    return SslInput(
         method=body.method,
         type=body.type,
         settings=settings,
