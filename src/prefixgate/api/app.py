@@ -23,6 +23,7 @@ from .observe import CachedCounts, RouteLabels, route_templates
 from .routes import (
     access,
     accounts,
+    address_maps,
     audit,
     bindings,
     delegations,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, db: SqlDatabase | None = None) -> FastAPI:
         delegations,
         bindings,
         access,
+        address_maps,
         audit,
         zones,
         spectrum,

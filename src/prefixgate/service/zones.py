@@ -100,9 +100,19 @@ def edit_zone(db: Database, actor: Actor, zone_id: str, *, paused: bool | None) 
 
 
 def delete_zone(db: Database, actor: Actor, zone_id: str) -> Zone:
-    """Delete a zone and the Spectrum apps in it."""
+    """Delete a zone, the Spectrum apps in it, and its address-map memberships."""
     with db.write() as uow:
         zone = zone_for(uow, actor, zone_id, Permission.ZONES_WRITE)
+        for membership in uow.address_maps.with_zone(zone.id):
+            uow.address_maps.remove_membership(membership.map_id, "zone", zone.id)
+            record(
+                uow,
+                actor,
+                "address_map.member_removed",
+                membership.map_id,
+                owners=[("account", zone.account_id)],
+                metadata={"kind": "zone", "identifier": zone.id, "reason": f"zone {zone.name} was deleted"},
+            )
         uow.spectrum.lock_claims()
         for app in uow.spectrum.in_zone(zone.id):
             uow.spectrum.delete(app.id)
