@@ -14,7 +14,7 @@ from ..domain.rules import check_asn, check_prefix_cidr, check_prefix_deletable,
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import prefix_record
-from .revocation import enforce, prefix_impact
+from .revocation import enforce_with_map_ips, prefix_impact, prefix_map_impact
 
 __all__ = [
     "approve_prefix",
@@ -189,8 +189,10 @@ def delete_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str, *
         prefix = _owned(uow, account_id, prefix_id, for_update=True)
         check_prefix_deletable(prefix, uow.delegations.count(prefix.id))
         uow.spectrum.lock_claims()
+        uow.address_maps.lock_ips()
         change = f"deleting prefix {prefix.cidr}"
-        enforce(uow, actor, prefix_impact(uow, prefix), force=force, change=change, owner_account_id=account_id)
+        apps, maps = prefix_impact(uow, prefix), prefix_map_impact(uow, prefix)
+        enforce_with_map_ips(uow, actor, apps, maps, force=force, change=change, owner_account_id=account_id)
         for binding in uow.bindings.for_prefix(prefix.id):
             uow.bindings.delete(binding.id)
         uow.prefixes.delete(prefix.id)

@@ -1,5 +1,10 @@
 """Changes that take addresses away never strand a running app: they are refused (409, listing
-the apps), or with force the apps are blocked — kept, shown with the reason, no longer served."""
+the apps), or with force the apps are blocked — kept, shown with the reason, no longer served.
+
+Nor do they leave an address on an address map whose account may no longer use it: refused (409,
+listing the maps and IPs), or with force the IPs are taken off their maps. Bindings do not matter to
+address maps (a map IP needs access to the address, not a service), so only delegation and prefix
+deletions check them."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..domain.address_maps import MapIp
 from ..domain.bindings import SPECTRUM, Binding, effective_binding
 from ..domain.codes import Code
 from ..domain.errors import Conflict
@@ -16,7 +22,17 @@ from ..domain.spectrum import SpectrumApp
 from .context import Actor, record
 from .ports import UnitOfWork
 
-__all__ = ["AffectedApp", "binding_impact", "delegation_impact", "enforce", "prefix_impact"]
+__all__ = [
+    "AffectedApp",
+    "AffectedMap",
+    "binding_impact",
+    "delegation_impact",
+    "delegation_map_impact",
+    "enforce",
+    "enforce_with_map_ips",
+    "prefix_impact",
+    "prefix_map_impact",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +116,97 @@ def enforce(
             owners=[("account", owner_account_id), ("account", a.app.account_id)],
             metadata={"reason": a.reason, "ips": [str(ip) for ip in a.ips], "zone_id": a.app.zone_id},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class AffectedMap:
+    """An address map that would hold addresses its account may no longer use."""
+
+    map_id: str
+    account_id: str
+    ips: tuple[IPAddress, ...]
+    reason: str
+
+
+def _group_map_ips(hits: Sequence[MapIp], keep: Callable[[MapIp], bool], reason: str) -> list[AffectedMap]:
+    accounts: dict[str, str] = {}
+    ips: dict[str, list[IPAddress]] = defaultdict(list)
+    for hit in hits:
+        if keep(hit):
+            accounts[hit.map_id] = hit.account_id
+            ips[hit.map_id].append(hit.ip)
+    return [
+        AffectedMap(m, accounts[m], tuple(sorted(ips[m], key=lambda ip: (ip.version, int(ip)))), reason)
+        for m in sorted(accounts)
+    ]
+
+
+def _covered_by_another(uow: UnitOfWork, prefix: Prefix, delegation: Delegation, ip: IPAddress) -> bool:
+    covering = uow.delegations.covering(prefix, delegation.delegated_account_id, ip)
+    return any(d.delegation.id != delegation.id for d in covering)
+
+
+def delegation_map_impact(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> list[AffectedMap]:
+    """The delegatee's map IPs that lose their grant if `delegation` goes (no other delegation covers them).
+
+    The delegatee never owns the prefix, so another delegation is the only other grant there can be.
+    """
+    hits = uow.address_maps.ips_in_range(delegation.cidr, account_id=delegation.delegated_account_id)
+    reason = f"delegation {delegation.id} ({delegation.cidr}) from account {delegation.owner_account_id} was removed"
+    return _group_map_ips(hits, lambda hit: not _covered_by_another(uow, prefix, delegation, hit.ip), reason)
+
+
+def prefix_map_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedMap]:
+    """Every map IP inside the prefix, on anyone's map."""
+    reason = f"prefix {prefix.cidr} was deleted"
+    return _group_map_ips(uow.address_maps.ips_in_range(prefix.cidr, account_id=None), lambda _: True, reason)
+
+
+def enforce_with_map_ips(
+    uow: UnitOfWork,
+    actor: Actor,
+    apps: Sequence[AffectedApp],
+    maps: Sequence[AffectedMap],
+    *,
+    force: bool,
+    change: str,
+    owner_account_id: str,
+) -> None:
+    """`enforce` for the apps, and the same for map IPs: refuse (409) when any depend on the change,
+    listing the map IPs and the apps in one answer; with force, take the IPs off their maps (logged in
+    both accounts) and block the apps.
+
+    Callers take `uow.address_maps.lock_ips()` first, so no IP is put on a map between check and change.
+    """
+    if maps and not force:
+        app_lines: tuple[tuple[int, str], ...] = ()
+        try:
+            enforce(uow, actor, apps, force=False, change=change, owner_account_id=owner_account_id)
+        except Conflict as refused:  # the apps' own refusal names them; this one names them as well
+            app_lines = refused.details
+        also = f" and {len(apps)} Spectrum app(s)" if apps else ""
+        raise Conflict(
+            f"{change} would leave IPs on {len(maps)} address map(s){also} of accounts that may no longer use "
+            "them; remove them first, or repeat with ?force=true to take them off (and block the apps)",
+            code=Code.DEPENDENT_MAP_IPS,
+            details=tuple(
+                (
+                    Code.DEPENDENT_MAP_IPS,
+                    f"address map {m.map_id} of account {m.account_id} holds " + ", ".join(str(ip) for ip in m.ips),
+                )
+                for m in maps
+            )
+            + app_lines,
+        )
+    for m in maps:
+        for ip in m.ips:
+            uow.address_maps.remove_ip(m.map_id, ip)
+        record(
+            uow,
+            actor,
+            "address_map.ip_removed",
+            m.map_id,
+            owners=[("account", owner_account_id), ("account", m.account_id)],
+            metadata={"reason": m.reason, "ips": [str(ip) for ip in m.ips]},
+        )
+    enforce(uow, actor, apps, force=force, change=change, owner_account_id=owner_account_id)
