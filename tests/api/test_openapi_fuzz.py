@@ -72,6 +72,14 @@ def target(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             roles = alice.get(f"/accounts/{world.a}/roles").json()["result"]
             zone = alice.post("/zones", json={"name": "fuzz.example.com", "account": {"id": world.a}})
             assert zone.status_code == 200, zone.text
+            address_map = alice.post(
+                f"/accounts/{world.a}/addressing/address_maps",
+                json={
+                    "ips": ["5.9.9.200"],
+                    "memberships": [{"kind": "zone", "identifier": zone.json()["result"]["id"]}],
+                },
+            )
+            assert address_map.status_code == 200, address_map.text
             real = {
                 "prefix_id": [prefix_id],
                 "delegation_id": [delegation.json()["result"]["id"]],
@@ -86,6 +94,11 @@ def target(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 "account": [{"id": world.a}],
                 "name": ["fuzz-2.example.com", "fuzz.example.com"],
                 "ip": ["5.9.9.4", "5.9.9.200", "2a0f:9::1"],
+                "address_map_id": [address_map.json()["result"]["id"]],
+                "ip_address": ["5.9.9.200", "5.9.9.7", "2a0f:9::1"],
+                "member_account_id": [world.a, world.b],
+                "ips": [["5.9.9.8"], ["5.9.9.9", "5.9.10.1"]],
+                "default_sni": ["fuzz.example.com", "*.fuzz.example.com", "other.example.org"],
             }
             schema = schemathesis.openapi.from_url(f"{server.base}/client/v4/openapi.json")
             yield Target(server, world, schema, real)

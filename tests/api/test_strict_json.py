@@ -46,12 +46,21 @@ def target(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             s = stage(world)
             app = s.create_app("a", s.ip(4))
             members = httpx.get(f"{server.api}/accounts/{world.a}/members", headers=world.alice.headers, timeout=30)
+            address_map = httpx.post(
+                f"{server.api}/accounts/{world.a}/addressing/address_maps",
+                json={"ips": [s.ip(5)]},
+                headers=world.alice.headers,
+                timeout=30,
+            )
             ids = {
                 "account_id": world.a,
                 "prefix_id": s.pid,
                 "zone_id": s.zones["a"]["id"],
                 "app_id": app["id"],
                 "member_id": members.json()["result"][0]["id"],
+                "address_map_id": address_map.json()["result"]["id"],
+                "ip_address": s.ip(6),
+                "member_account_id": world.a,
             }
             doc = assert_ok_doc(httpx.get(f"{server.api}/openapi.json", timeout=30))
             operations = [

@@ -102,10 +102,16 @@ def spectrum_objects(s: Scene) -> dict[str, dict[str, Any]]:
         "edge_ips": {"type": "static", "ips": [str(ipaddress.ip_network(s.p4["cidr"])[200])]},
         "origin_direct": ["tcp://192.0.2.1:22"],
     }
+    address_map = {
+        "description": "alice's map",
+        "ips": [str(ipaddress.ip_network(s.p4["cidr"])[201])],
+        "memberships": [{"kind": "zone", "identifier": zone["id"]}, {"kind": "account", "identifier": a}],
+    }
     return {
         "zone": zone,
         "binding": binding,
         "app": assert_ok(alice.post(f"/zones/{zone['id']}/spectrum/apps", json=app)),
+        "address_map": assert_ok(alice.post(f"/accounts/{a}/addressing/address_maps", json=address_map)),
     }
 
 
@@ -130,9 +136,13 @@ def alice(scene: Scene) -> Alice:
         "zone_id": extra["zone"]["id"],
         "binding_id": extra["binding"]["id"],
         "app_id": extra["app"]["id"],
+        "address_map_id": extra["address_map"]["id"],
+        "ip_address": extra["address_map"]["ips"][0]["ip"],
+        "member_account_id": scene.w.a,
     }
     names = [extra["zone"]["name"], extra["app"]["dns"]["name"], *extra["app"]["edge_ips"]["ips"]]
-    return Alice(ids, [*secrets_of_alice(scene), *names, *(ids[k] for k in ("zone_id", "binding_id", "app_id"))])
+    own = ("zone_id", "binding_id", "app_id", "address_map_id", "ip_address")
+    return Alice(ids, [*secrets_of_alice(scene), *names, *(ids[k] for k in own)])
 
 
 def secrets_of_alice(s: Scene) -> list[str]:
@@ -191,9 +201,10 @@ class Filler:
 
 
 def owned_by_alice(s: Scene, ids: dict[str, str]) -> list[Any]:
-    """Alice's zone, app and bindings, as she reads them (the tenant snapshot does not hold them)."""
+    """Alice's zone, app, bindings and address map, as she reads them (the tenant snapshot does not hold them)."""
     alice, zone = s.w.client(s.w.alice), f"/zones/{ids['zone_id']}"
     paths = [zone, f"{zone}/spectrum/apps/{ids['app_id']}", f"{prefix_url(s.w.a, ids['prefix_id'])}/bindings"]
+    paths.append(f"/accounts/{s.w.a}/addressing/address_maps/{ids['address_map_id']}")
     return [assert_ok(alice.get(p)) for p in paths]
 
 

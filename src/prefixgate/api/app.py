@@ -26,6 +26,7 @@ from .observe import CachedCounts, RouteLabels, route_templates
 from .routes import (
     access,
     accounts,
+    address_maps,
     audit,
     bindings,
     custom_hostnames,
@@ -87,6 +88,7 @@ def create_app(
         delegations,
         bindings,
         access,
+        address_maps,
         audit,
         zones,
         spectrum,

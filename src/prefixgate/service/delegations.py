@@ -9,12 +9,13 @@ from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import Delegation, IpAccess, Page, PageRequest, Prefix, ReceivedDelegation
 from ..domain.net import parse_cidr, parse_ip
 from ..domain.roles import Permission
-from ..domain.rules import check_delegation, decide_ip_access
+from ..domain.rules import check_delegation
 from . import revocation
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import delegation_record
-from .revocation import AffectedApp, AffectedHostname
+from .revocation import AffectedApp, AffectedHostname, AffectedMap
+from .usability import account_ip_access
 
 __all__ = [
     "create_delegation",
@@ -101,6 +102,7 @@ class DelegationImpact:
 
     apps: list[AffectedApp]
     hostnames: list[AffectedHostname]
+    maps: list[AffectedMap]
 
 
 def delegation_impact(
@@ -113,6 +115,7 @@ def delegation_impact(
         impact = DelegationImpact(
             apps=revocation.delegation_impact(uow, prefix, delegation),
             hostnames=revocation.delegation_hostname_impact(uow, prefix, delegation),
+            maps=revocation.delegation_map_impact(uow, prefix, delegation),
         )
     return delegation, impact
 
@@ -124,17 +127,27 @@ def delete_delegation(
 
     Raises:
         NotFound: not this account's delegation.
-        Conflict: the delegatee's Spectrum apps still use the addresses (unless force blocks them).
+        Conflict: the delegatee's Spectrum apps or address maps still use the addresses (unless force
+            blocks the apps and takes the IPs off the maps).
     """
     actor.require(account_id, Permission.ADDRESSING_WRITE)
     with db.write() as uow:
         prefix, delegation = _owned_delegation(uow, account_id, prefix_id, delegation_id)
         uow.spectrum.lock_claims()
+        uow.address_maps.lock_ips()
         change = f"deleting delegation {delegation.id} ({delegation.cidr})"
         affected = revocation.delegation_impact(uow, prefix, delegation)
         hostnames = revocation.delegation_hostname_impact(uow, prefix, delegation)
+        maps = revocation.delegation_map_impact(uow, prefix, delegation)
         revocation.enforce(
-            uow, actor, affected, force=force, change=change, owner_account_id=account_id, hostnames=hostnames
+            uow,
+            actor,
+            affected,
+            force=force,
+            change=change,
+            owner_account_id=account_id,
+            hostnames=hostnames,
+            maps=maps,
         )
         uow.delegations.delete(delegation.id)
         record(
@@ -164,6 +177,4 @@ def ip_access(db: Database, actor: Actor, account_id: str, ip: str) -> IpAccess:
     actor.require(account_id, Permission.ADDRESSING_READ)
     address = parse_ip(ip)
     with db.read() as uow:
-        prefix = uow.prefixes.containing(address)
-        covering = uow.delegations.covering(prefix, account_id, address) if prefix is not None else []
-    return decide_ip_access(account_id, address, prefix, covering)
+        return account_ip_access(uow, account_id, address)

@@ -14,7 +14,7 @@ from ..domain.rules import check_asn, check_prefix_cidr, check_prefix_deletable,
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import prefix_record
-from .revocation import enforce, prefix_hostname_impact, prefix_impact
+from .revocation import enforce, prefix_hostname_impact, prefix_impact, prefix_map_impact
 
 __all__ = [
     "approve_prefix",
@@ -189,6 +189,7 @@ def delete_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str, *
         prefix = _owned(uow, account_id, prefix_id, for_update=True)
         check_prefix_deletable(prefix, uow.delegations.count(prefix.id))
         uow.spectrum.lock_claims()
+        uow.address_maps.lock_ips()
         change = f"deleting prefix {prefix.cidr}"
         enforce(
             uow,
@@ -198,6 +199,7 @@ def delete_prefix(db: Database, actor: Actor, account_id: str, prefix_id: str, *
             change=change,
             owner_account_id=account_id,
             hostnames=prefix_hostname_impact(uow, prefix),
+            maps=prefix_map_impact(uow, prefix),
         )
         for binding in uow.bindings.for_prefix(prefix.id):
             uow.bindings.delete(binding.id)

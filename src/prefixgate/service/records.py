@@ -5,6 +5,7 @@ The API returns them and the audit log stores them, so both always agree.
 
 from __future__ import annotations
 
+from ..domain.address_maps import AddressMap, MapIp, MapMembership
 from ..domain.bindings import Binding, Service
 from ..domain.model import Account, ApiToken, Delegation, Membership, Prefix, ReceivedDelegation, User, Zone
 from ..domain.roles import ROLES, Role, role_by_id
@@ -13,6 +14,8 @@ from .context import rfc3339
 
 __all__ = [
     "account_record",
+    "address_map_full_record",
+    "address_map_record",
     "app_record",
     "binding_record",
     "delegation_record",
@@ -241,4 +244,34 @@ def resolution_record(r: Resolution) -> dict[str, object]:
         "origin": app.origin,
         "reason": r.reason,
         "message": r.message,
+    }
+
+
+def address_map_record(m: AddressMap) -> Record:
+    return {
+        "id": m.id,
+        "description": m.description,
+        "default_sni": m.default_sni,
+        "enabled": m.enabled,
+        "can_delete": m.can_delete,
+        "can_modify_ips": m.can_modify_ips,
+        "created_at": rfc3339(m.created_at),
+        "modified_at": rfc3339(m.modified_at),
+    }
+
+
+def address_map_full_record(m: AddressMap, ips: list[MapIp], memberships: list[MapMembership]) -> Record:
+    """A map with its IPs and members, as Cloudflare's create and details answers show it."""
+    return {
+        **address_map_record(m),
+        "ips": [{"ip": str(i.ip), "created_at": rfc3339(i.created_at)} for i in ips],
+        "memberships": [
+            {
+                "identifier": ms.identifier,
+                "kind": ms.kind,
+                "can_delete": ms.can_delete,
+                "created_at": rfc3339(ms.created_at),
+            }
+            for ms in memberships
+        ],
     }

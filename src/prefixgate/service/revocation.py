@@ -1,6 +1,11 @@
-"""Changes that take addresses away never strand what runs on them: they are refused (409, listing the
-Spectrum apps and active custom hostnames), or with force the apps are blocked (kept, shown with the
-reason, no longer served) and the hostnames go back to pending with a verification error naming the change."""
+"""Changes that take addresses away never strand what uses them. They are refused (409, listing what
+depends on them), or with force:
+- Spectrum apps are blocked: kept, shown with the reason, no longer served;
+- active custom hostnames go back to pending, with a verification error naming the change;
+- address-map IPs whose account may no longer use them are taken off their maps.
+
+Bindings do not matter to address maps (a map IP needs access to the address, not a service), so only
+delegation and prefix deletions check them."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..domain.address_maps import MapIp
 from ..domain.bindings import CDN, SPECTRUM, Binding, effective_binding
 from ..domain.codes import Code
 from ..domain.errors import Conflict
@@ -23,13 +29,16 @@ from .ports import UnitOfWork
 __all__ = [
     "AffectedApp",
     "AffectedHostname",
+    "AffectedMap",
     "binding_hostname_impact",
     "binding_impact",
     "delegation_hostname_impact",
     "delegation_impact",
+    "delegation_map_impact",
     "enforce",
     "prefix_hostname_impact",
     "prefix_impact",
+    "prefix_map_impact",
 ]
 
 
@@ -137,62 +146,133 @@ def prefix_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedApp]:
     return _group(uow.spectrum.using_range(prefix.cidr, account_id=None), lambda _a, _i: True, reason)
 
 
-def _dependents(affected: Sequence[AffectedApp], hostnames: Sequence[AffectedHostname]) -> tuple[tuple[int, str], ...]:
-    apps = tuple(
-        (
-            Code.DEPENDENT_APPS,
-            f"app {a.app.id} in zone {a.app.zone_id} of account {a.app.account_id} uses "
-            + ", ".join(str(ip) for ip in a.ips),
+@dataclass(frozen=True, slots=True)
+class AffectedMap:
+    """An address map that would hold addresses its account may no longer use."""
+
+    map_id: str
+    account_id: str
+    ips: tuple[IPAddress, ...]
+    reason: str
+
+
+def _group_map_ips(hits: Sequence[MapIp], keep: Callable[[MapIp], bool], reason: str) -> list[AffectedMap]:
+    accounts: dict[str, str] = {}
+    ips: dict[str, list[IPAddress]] = defaultdict(list)
+    for hit in hits:
+        if keep(hit):
+            accounts[hit.map_id] = hit.account_id
+            ips[hit.map_id].append(hit.ip)
+    return [
+        AffectedMap(m, accounts[m], tuple(sorted(ips[m], key=lambda ip: (ip.version, int(ip)))), reason)
+        for m in sorted(accounts)
+    ]
+
+
+def _covered_by_another(uow: UnitOfWork, prefix: Prefix, delegation: Delegation, ip: IPAddress) -> bool:
+    covering = uow.delegations.covering(prefix, delegation.delegated_account_id, ip)
+    return any(d.delegation.id != delegation.id for d in covering)
+
+
+def delegation_map_impact(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> list[AffectedMap]:
+    """The delegatee's map IPs that lose their grant if `delegation` goes (no other delegation covers them).
+
+    The delegatee never owns the prefix, so another delegation is the only other grant there can be.
+    """
+    hits = uow.address_maps.ips_in_range(delegation.cidr, account_id=delegation.delegated_account_id)
+    keep = lambda hit: not _covered_by_another(uow, prefix, delegation, hit.ip)  # noqa: E731
+    return _group_map_ips(hits, keep, _delegation_reason(delegation))
+
+
+def prefix_map_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedMap]:
+    """Every map IP inside the prefix, on anyone's map."""
+    reason = f"prefix {prefix.cidr} was deleted"
+    return _group_map_ips(uow.address_maps.ips_in_range(prefix.cidr, account_id=None), lambda _: True, reason)
+
+
+def _dependents(
+    apps: Sequence[AffectedApp], hostnames: Sequence[AffectedHostname], maps: Sequence[AffectedMap]
+) -> tuple[tuple[int, str], ...]:
+    """One error line per dependent: map IPs, then hostnames, then apps."""
+    return (
+        tuple(
+            (
+                Code.DEPENDENT_MAP_IPS,
+                f"address map {m.map_id} of account {m.account_id} holds " + ", ".join(str(ip) for ip in m.ips),
+            )
+            for m in maps
         )
-        for a in affected
-    )
-    hosts = tuple(
-        (
-            Code.DEPENDENT_HOSTNAMES,
-            f"custom hostname {h.host.id} ({h.host.hostname}) in zone {h.host.zone_id} of account "
-            f"{h.host.account_id} is active on " + ", ".join(str(ip) for ip in h.ips),
+        + tuple(
+            (
+                Code.DEPENDENT_HOSTNAMES,
+                f"custom hostname {h.host.id} ({h.host.hostname}) in zone {h.host.zone_id} of account "
+                f"{h.host.account_id} is active on " + ", ".join(str(ip) for ip in h.ips),
+            )
+            for h in hostnames
         )
-        for h in hostnames
+        + tuple(
+            (
+                Code.DEPENDENT_APPS,
+                f"app {a.app.id} in zone {a.app.zone_id} of account {a.app.account_id} uses "
+                + ", ".join(str(ip) for ip in a.ips),
+            )
+            for a in apps
+        )
     )
-    return apps + hosts
+
+
+def _refusal(
+    change: str, apps: Sequence[AffectedApp], hostnames: Sequence[AffectedHostname], maps: Sequence[AffectedMap]
+) -> Conflict:
+    what = []
+    if maps:
+        what.append(f"IPs on {len(maps)} address map(s)")
+    if hostnames:
+        what.append(f"{len(hostnames)} active custom hostname(s)")
+    if apps:
+        what.append(f"{len(apps)} Spectrum app(s)")
+    code = Code.DEPENDENT_MAP_IPS if maps else Code.DEPENDENT_HOSTNAMES if hostnames else Code.DEPENDENT_APPS
+    return Conflict(
+        f"{change} would leave {' and '.join(what)} on addresses their account may no longer use; remove or move "
+        "them first, or repeat with ?force=true to block the apps, send the hostnames back to pending and take "
+        "the IPs off their maps",
+        code=code,
+        details=_dependents(apps, hostnames, maps),
+    )
 
 
 def enforce(
     uow: UnitOfWork,
     actor: Actor,
-    affected: Sequence[AffectedApp],
+    apps: Sequence[AffectedApp],
     *,
     force: bool,
     change: str,
     owner_account_id: str,
     hostnames: Sequence[AffectedHostname] = (),
+    maps: Sequence[AffectedMap] = (),
 ) -> None:
-    """Refuse the change (409) when apps or active hostnames depend on it; with force, block the apps, send
-    the hostnames back to pending, and log it in both accounts."""
-    if not affected and not hostnames:
+    """Refuse the change (409) when anything depends on it, listing all of it in one answer (the first
+    error's code names the first kind listed: map IPs 1902, hostnames 1901, apps 1900). With force, do
+    what the refusal described, and log each in both accounts.
+
+    Callers that pass map IPs take `uow.address_maps.lock_ips()` first, so no IP is put on a map between
+    check and change.
+    """
+    if not (apps or hostnames or maps):
         return
     if not force:
-        what = []
-        if affected:
-            what.append(f"{len(affected)} Spectrum app(s)")
-        if hostnames:
-            what.append(f"{len(hostnames)} active custom hostname(s)")
-        raise Conflict(
-            f"{change} would leave {' and '.join(what)} on addresses their account may no longer use; "
-            "delete or move them first, or repeat with ?force=true to block the apps and send the hostnames "
-            "back to pending",
-            code=Code.DEPENDENT_APPS if affected else Code.DEPENDENT_HOSTNAMES,
-            details=_dependents(affected, hostnames),
-        )
-    for a in affected:
-        uow.spectrum.block(a.app.id, a.reason)
+        raise _refusal(change, apps, hostnames, maps)
+    for m in maps:
+        for ip in m.ips:
+            uow.address_maps.remove_ip(m.map_id, ip)
         record(
             uow,
             actor,
-            "spectrum_app.blocked",
-            a.app.id,
-            owners=[("account", owner_account_id), ("account", a.app.account_id)],
-            metadata={"reason": a.reason, "ips": [str(ip) for ip in a.ips], "zone_id": a.app.zone_id},
+            "address_map.ip_removed",
+            m.map_id,
+            owners=[("account", owner_account_id), ("account", m.account_id)],
+            metadata={"reason": m.reason, "ips": [str(ip) for ip in m.ips]},
         )
     for h in hostnames:
         after = dataclasses.replace(
@@ -208,4 +288,14 @@ def enforce(
             old=hostname_audit_record(h.host),
             new=hostname_audit_record(after),
             metadata={"reason": h.reason, "ips": [str(ip) for ip in h.ips], "zone_id": h.host.zone_id},
+        )
+    for a in apps:
+        uow.spectrum.block(a.app.id, a.reason)
+        record(
+            uow,
+            actor,
+            "spectrum_app.blocked",
+            a.app.id,
+            owners=[("account", owner_account_id), ("account", a.app.account_id)],
+            metadata={"reason": a.reason, "ips": [str(ip) for ip in a.ips], "zone_id": a.app.zone_id},
         )

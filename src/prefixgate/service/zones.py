@@ -101,9 +101,20 @@ def edit_zone(db: Database, actor: Actor, zone_id: str, *, paused: bool | None) 
 
 
 def delete_zone(db: Database, actor: Actor, zone_id: str) -> Zone:
-    """Delete a zone with the Spectrum apps, custom hostnames and fallback origin in it."""
+    """Delete a zone with the Spectrum apps, custom hostnames and fallback origin in it, and its
+    address-map memberships."""
     with db.write() as uow:
         zone = zone_for(uow, actor, zone_id, Permission.ZONES_WRITE)
+        for membership in uow.address_maps.with_zone(zone.id):
+            uow.address_maps.remove_membership(membership.map_id, "zone", zone.id)
+            record(
+                uow,
+                actor,
+                "address_map.member_removed",
+                membership.map_id,
+                owners=[("account", zone.account_id)],
+                metadata={"kind": "zone", "identifier": zone.id, "reason": f"zone {zone.name} was deleted"},
+            )
         uow.spectrum.lock_claims()
         for app in uow.spectrum.in_zone(zone.id):
             uow.spectrum.delete(app.id)

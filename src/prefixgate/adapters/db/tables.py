@@ -32,6 +32,9 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "POSTGRES_ONLY",
     "accounts",
+    "address_map_ips",
+    "address_map_memberships",
+    "address_maps",
     "api_tokens",
     "audit_log",
     "custom_hostname_ips",
@@ -354,4 +357,49 @@ custom_hostname_ips = Table(
     _key("ip_key"),
     Index("ix_custom_hostname_ips_account", "account_id", "family", "ip_key"),
     Index("ix_custom_hostname_ips_key", "family", "ip_key"),
+)
+
+# Address maps: an account's maps, the addresses on them and their members (the account, its zones).
+address_maps = Table(
+    "address_maps",
+    metadata,
+    _id(primary_key=True),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("description", String(1000)),
+    Column("default_sni", String(253)),
+    Column("enabled", Boolean, nullable=False),
+    Column("can_delete", Boolean, nullable=False),
+    Column("can_modify_ips", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    Index("ix_address_maps_account_created", "account_id", "created_at", "id"),
+)
+
+# One row per (map, address). `account_id` is the map's, so "which of this account's map IPs lie in
+# that range" (revocation) is one range probe on (account_id, family, ip_key).
+address_map_ips = Table(
+    "address_map_ips",
+    metadata,
+    _id("map_id", ForeignKey("address_maps.id", ondelete="CASCADE"), primary_key=True),
+    Column("ip", String(64), primary_key=True),
+    _id("account_id", ForeignKey("accounts.id"), nullable=False),
+    Column("family", SmallInteger, nullable=False),
+    _key("ip_key"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_address_map_ips_account", "account_id", "family", "ip_key"),
+    Index("ix_address_map_ips_key", "family", "ip_key"),
+)
+
+# `zone_id` repeats `identifier` for zone members: the foreign key removes them with their zone, and
+# refuses a membership for a zone that is being deleted concurrently.
+address_map_memberships = Table(
+    "address_map_memberships",
+    metadata,
+    _id("map_id", ForeignKey("address_maps.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    _id("identifier", primary_key=True),
+    _id("zone_id", ForeignKey("zones.id", ondelete="CASCADE")),
+    Column("can_delete", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_address_map_memberships_zone", "zone_id"),
 )

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, text
 
 from ...metrics import observe_transaction
 from .engine import is_postgres, sqlite_busy_timeout_s
+from .repos.address_maps import SqlAddressMapRepo
 from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
 from .repos.audit import SqlAuditRepo
 from .repos.hostnames import SqlFallbackOriginRepo, SqlHostnameRepo
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
         self.spectrum = SqlSpectrumRepo(conn, postgres=postgres)
         self.hostnames = SqlHostnameRepo(conn, postgres=postgres)
         self.fallback_origins = SqlFallbackOriginRepo(conn)
+        self.address_maps = SqlAddressMapRepo(conn, postgres=postgres)
         self.stats = SqlStatsRepo(conn)
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...service import delegations
 from ...service.records import delegation_record, received_delegation_record
-from ...service.revocation import AffectedApp, AffectedHostname
+from ...service.revocation import AffectedApp, AffectedHostname, AffectedMap
 from ..deps import AddressingPaging, CurrentActor, Db, Force
 from ..envelope import ok, ok_page
 from ..routing import api_router
@@ -35,7 +35,8 @@ def create_delegation(
 def delete_delegation(
     db: Db, actor: CurrentActor, account_id: str, prefix_id: str, delegation_id: str, force: Force = False
 ) -> dict[str, object]:
-    """Delete a delegation. 409 lists the delegatee's apps that still use it, unless `force=true` blocks them."""
+    """Delete a delegation. 409 lists the delegatee's apps and address-map IPs that still use it, unless
+    `force=true` blocks the apps and takes the IPs off their maps."""
     d = delegations.delete_delegation(db, actor, account_id, prefix_id, delegation_id, force=force)
     return ok({"id": d.id})
 
@@ -44,13 +45,15 @@ def delete_delegation(
 def delegation_impact(
     db: Db, actor: CurrentActor, account_id: str, prefix_id: str, delegation_id: str
 ) -> dict[str, object]:
-    """Extension: what deleting this delegation would affect, without changing anything."""
+    """Extension: what deleting this delegation would affect (Spectrum apps, active custom hostnames,
+    address-map IPs), without changing anything."""
     d, impact = delegations.delegation_impact(db, actor, account_id, prefix_id, delegation_id)
     return ok(
         {
             "delegation_id": d.id,
             "affected_apps": [affected_record(a) for a in impact.apps],
             "affected_hostnames": [affected_hostname_record(h) for h in impact.hostnames],
+            "affected_address_maps": [affected_map_record(m) for m in impact.maps],
         }
     )
 
@@ -74,6 +77,10 @@ def affected_hostname_record(h: AffectedHostname) -> dict[str, object]:
         "ips": [str(ip) for ip in h.ips],
         "reason": h.reason,
     }
+
+
+def affected_map_record(m: AffectedMap) -> dict[str, object]:
+    return {"id": m.map_id, "account_id": m.account_id, "ips": [str(ip) for ip in m.ips], "reason": m.reason}
 
 
 @router.get("/received_delegations", response_model=Envelope[list[ReceivedDelegationOut]])

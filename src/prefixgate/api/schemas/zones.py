@@ -150,10 +150,18 @@ class AffectedHostnameOut(BaseModel):
     reason: str
 
 
+class AffectedAddressMapOut(BaseModel):
+    id: str
+    account_id: str
+    ips: list[str]
+    reason: str
+
+
 class DelegationImpactOut(BaseModel):
     delegation_id: str
     affected_apps: list[AffectedAppOut]
     affected_hostnames: list[AffectedHostnameOut]
+    affected_address_maps: list[AffectedAddressMapOut]
 
 
 class ResolveOut(BaseModel):
