@@ -26,6 +26,7 @@ def test_deleting_a_delegation_map_ips_depend_on(world: World) -> None:
     assert impact == {
         "delegation_id": d["id"],
         "affected_apps": [],
+        "affected_hostnames": [],
         "affected_address_maps": [{"id": bobs, "account_id": b, "ips": [s.ip(5), s.ip(6)], "reason": reason}],
     }
 
