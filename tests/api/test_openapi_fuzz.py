@@ -80,6 +80,15 @@ def target(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 },
             )
             assert address_map.status_code == 200, address_map.text
+            zone_id = zone.json()["result"]["id"]
+            fallback = alice.put(
+                f"/zones/{zone_id}/custom_hostnames/fallback_origin", json={"origin": "fallback.fuzz.example.com"}
+            )
+            assert fallback.status_code == 200, fallback.text
+            hostname = alice.post(
+                f"/zones/{zone_id}/custom_hostnames", json={"hostname": "shop.example.net", "ssl": {"method": "txt"}}
+            )
+            assert hostname.status_code == 200, hostname.text
             real = {
                 "prefix_id": [prefix_id],
                 "delegation_id": [delegation.json()["result"]["id"]],
@@ -99,6 +108,11 @@ def target(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 "member_account_id": [world.a, world.b],
                 "ips": [["5.9.9.8"], ["5.9.9.9", "5.9.10.1"]],
                 "default_sni": ["fuzz.example.com", "*.fuzz.example.com", "other.example.org"],
+                "custom_hostname_id": [hostname.json()["result"]["id"]],
+                "hostname": ["shop.example.net", "shop-2.example.net", "xn--bcher-kva.example.net"],
+                "origin": ["fallback.fuzz.example.com", "edge.fuzz.example.com"],
+                "custom_origin_server": ["origin.example.org", ""],
+                "sni": ["shop.example.net"],
             }
             schema = schemathesis.openapi.from_url(f"{server.base}/client/v4/openapi.json")
             yield Target(server, world, schema, real)

@@ -52,7 +52,23 @@ def target(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 headers=world.alice.headers,
                 timeout=30,
             )
+            zone_id = s.zones["a"]["id"]
+            fallback = httpx.put(
+                f"{server.api}/zones/{zone_id}/custom_hostnames/fallback_origin",
+                json={"origin": f"fallback.{s.zones['a']['name']}"},
+                headers=world.alice.headers,
+                timeout=30,
+            )
+            assert fallback.status_code == 200, fallback.text
+            hostname = httpx.post(
+                f"{server.api}/zones/{zone_id}/custom_hostnames",
+                json={"hostname": "shop.example.net", "ssl": {"method": "txt"}},
+                headers=world.alice.headers,
+                timeout=30,
+            )
+            assert hostname.status_code == 200, hostname.text
             ids = {
+                "custom_hostname_id": hostname.json()["result"]["id"],
                 "account_id": world.a,
                 "prefix_id": s.pid,
                 "zone_id": s.zones["a"]["id"],

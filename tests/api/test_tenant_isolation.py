@@ -89,7 +89,8 @@ def assert_ok_json(r: httpx.Response) -> dict[str, Any]:
 
 
 def spectrum_objects(s: Scene) -> dict[str, dict[str, Any]]:
-    """Alice's zone, a Spectrum binding of her approved prefix, and an app on one of its addresses."""
+    """Alice's zone (with a fallback origin and a custom hostname), a Spectrum binding of her approved
+    prefix, an app on one of its addresses, and an address map."""
     alice, a = s.w.client(s.w.alice), s.w.a
     services = assert_ok(alice.get(f"/accounts/{a}/addressing/services"))
     spectrum = next(x["id"] for x in services if x["name"] == "Spectrum")
@@ -107,9 +108,13 @@ def spectrum_objects(s: Scene) -> dict[str, dict[str, Any]]:
         "ips": [str(ipaddress.ip_network(s.p4["cidr"])[201])],
         "memberships": [{"kind": "zone", "identifier": zone["id"]}, {"kind": "account", "identifier": a}],
     }
+    fallback = {"origin": f"fallback.{zone['name']}"}
+    assert_ok(alice.put(f"/zones/{zone['id']}/custom_hostnames/fallback_origin", json=fallback))
+    hostname = {"hostname": f"shop-{token_hex(5)}.example.net", "ssl": {"method": "txt", "type": "dv"}}
     return {
         "zone": zone,
         "binding": binding,
+        "hostname": assert_ok(alice.post(f"/zones/{zone['id']}/custom_hostnames", json=hostname)),
         "app": assert_ok(alice.post(f"/zones/{zone['id']}/spectrum/apps", json=app)),
         "address_map": assert_ok(alice.post(f"/accounts/{a}/addressing/address_maps", json=address_map)),
     }
@@ -139,9 +144,12 @@ def alice(scene: Scene) -> Alice:
         "address_map_id": extra["address_map"]["id"],
         "ip_address": extra["address_map"]["ips"][0]["ip"],
         "member_account_id": scene.w.a,
+        "custom_hostname_id": extra["hostname"]["id"],
     }
+    hostname = extra["hostname"]
     names = [extra["zone"]["name"], extra["app"]["dns"]["name"], *extra["app"]["edge_ips"]["ips"]]
-    own = ("zone_id", "binding_id", "app_id", "address_map_id", "ip_address")
+    names += [hostname["hostname"], hostname["ownership_verification"]["value"], f"fallback.{extra['zone']['name']}"]
+    own = ("zone_id", "binding_id", "app_id", "address_map_id", "ip_address", "custom_hostname_id")
     return Alice(ids, [*secrets_of_alice(scene), *names, *(ids[k] for k in own)])
 
 
@@ -201,9 +209,11 @@ class Filler:
 
 
 def owned_by_alice(s: Scene, ids: dict[str, str]) -> list[Any]:
-    """Alice's zone, app, bindings and address map, as she reads them (the tenant snapshot does not hold them)."""
+    """Alice's zone, app, bindings, address map, custom hostname and fallback origin, as she reads them (the
+    tenant snapshot does not hold them)."""
     alice, zone = s.w.client(s.w.alice), f"/zones/{ids['zone_id']}"
     paths = [zone, f"{zone}/spectrum/apps/{ids['app_id']}", f"{prefix_url(s.w.a, ids['prefix_id'])}/bindings"]
+    paths += [f"{zone}/custom_hostnames/{ids['custom_hostname_id']}", f"{zone}/custom_hostnames/fallback_origin"]
     paths.append(f"/accounts/{s.w.a}/addressing/address_maps/{ids['address_map_id']}")
     return [assert_ok(alice.get(p)) for p in paths]
 
