@@ -99,7 +99,7 @@ def test_unbound_prefix_is_refused(world: World) -> None:
 def test_pending_prefix_is_refused_even_when_bound(world: World) -> None:
     s = stage(world, approve=False)
     r = s.post_app("a", s.ip(1))
-    assert_not_authorized(r, s.ip(1), "ip_not_usable")
+    assert_not_authorized(r, s.ip(1), "prefix_not_approved")
     assert "pending approval" in errors_of(r)[1]["message"]
 
 

@@ -15,8 +15,8 @@ from ..adapters.db.pool_metrics import install_pool_metrics
 from ..adapters.db.uow import SqlDatabase
 from ..adapters.dns import DnsInspector
 from ..metrics import worker_started
+from ..revalidator import Revalidator
 from ..service.auth import Authenticator
-from ..service.hostname_checks import Revalidator
 from ..service.ports import HostnameInspector
 from ..settings import Settings
 from .docs import install_docs

@@ -9,8 +9,6 @@ two zones racing to activate one name are decided one after the other: one wins,
 from __future__ import annotations
 
 import dataclasses
-import logging
-import threading
 from datetime import timedelta
 
 from ..domain.codes import Code
@@ -23,9 +21,7 @@ from .ports import Database, HostnameInspector
 from .usability import cdn_problem
 from .zones import zone_for
 
-__all__ = ["Revalidator", "check_hostname", "revalidate_due", "validate_hostname"]
-
-_log = logging.getLogger("prefixgate.revalidation")
+__all__ = ["BACKGROUND", "check_hostname", "revalidate_due", "validate_hostname"]
 
 BACKGROUND = Actor(user=None, interface="revalidation", is_system=True)
 
@@ -113,44 +109,20 @@ def validate_hostname(
 
 def revalidate_due(db: Database, inspector: HostnameInspector, interval_s: float, *, batch: int = 50) -> int:
     """Claim the hostnames due for a check (moving their next check one interval on, so no other process
-    checks them in this interval), check them, and return how many were checked."""
+    checks them in this interval), check them, and return how many were checked.
+
+    An idle database costs one indexed read: the claim (a write) is only tried when something is due,
+    and skipped while another writer holds SQLite's lock (the next round claims it).
+    """
     now = utcnow()
-    with db.write() as uow:
-        ids = uow.hostnames.claim_due(now, now + timedelta(seconds=interval_s), batch)
-        uow.commit()
+    with db.read() as uow:
+        if not uow.hostnames.any_due(now):
+            return 0
+    with db.write_if_free() as claim:
+        if claim is None:
+            return 0
+        ids = claim.hostnames.claim_due(now, now + timedelta(seconds=interval_s), batch)
+        claim.commit()
     for hostname_id in ids:
-        try:
-            check_hostname(db, inspector, hostname_id, actor=BACKGROUND)
-        except Exception:  # one bad hostname must not stop the others; it is retried next interval
-            _log.exception("re-validating custom hostname %s failed", hostname_id)
+        check_hostname(db, inspector, hostname_id, actor=BACKGROUND)
     return len(ids)
-
-
-class Revalidator:
-    """Runs revalidate_due in a background thread of the serve process, until stopped."""
-
-    def __init__(self, db: Database, inspector: HostnameInspector, interval_s: float, *, idle_s: float = 1.0) -> None:
-        self._db = db
-        self._inspector = inspector
-        self._interval_s = interval_s
-        self._idle_s = min(idle_s, interval_s)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="prefixgate-revalidation", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                checked = revalidate_due(self._db, self._inspector, self._interval_s)
-            except Exception:  # the database may be briefly away; try again after a pause
-                _log.exception("claiming custom hostnames for re-validation failed")
-                checked = 0
-            if not checked:
-                self._stop.wait(self._idle_s)

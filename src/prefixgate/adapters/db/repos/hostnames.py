@@ -194,6 +194,10 @@ class SqlHostnameRepo:
         hosts = {h.id: h for h in self._load(list(rows))}
         return [(hosts[h.hostname_id], ipaddress.ip_address(h.ip)) for h in hits if h.hostname_id in hosts]
 
+    def any_due(self, now: datetime) -> bool:
+        q = select(_H.id).where(_H.next_check_at <= now).limit(1)
+        return self._c.execute(q).first() is not None
+
     def claim_due(self, now: datetime, until: datetime, limit: int) -> list[str]:
         """Claim up to `limit` hostnames due for re-validation, longest-waiting first, by moving their next
         check to `until` in this transaction. Rows another process is claiming are skipped, not waited for."""
