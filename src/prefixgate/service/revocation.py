@@ -13,9 +13,10 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from ..domain.address_maps import MapIp
-from ..domain.bindings import CDN, SPECTRUM, Binding, effective_binding
+from ..domain.bindings import CDN, SPECTRUM, Binding, Service, effective_binding
 from ..domain.codes import Code
 from ..domain.errors import Conflict
 from ..domain.hostnames import PENDING, CustomHostname
@@ -49,20 +50,6 @@ class AffectedApp:
     reason: str
 
 
-def _group(
-    hits: Sequence[tuple[SpectrumApp, IPAddress]], keep: Callable[[SpectrumApp, IPAddress], bool], reason: str
-) -> list[AffectedApp]:
-    apps: dict[str, SpectrumApp] = {}
-    ips: dict[str, list[IPAddress]] = defaultdict(list)
-    for app, ip in hits:
-        if keep(app, ip):
-            apps[app.id] = app
-            ips[app.id].append(ip)
-    return [
-        AffectedApp(apps[i], tuple(sorted(ips[i], key=lambda ip: (ip.version, int(ip)))), reason) for i in sorted(apps)
-    ]
-
-
 @dataclass(frozen=True, slots=True)
 class AffectedHostname:
     host: CustomHostname
@@ -70,80 +57,94 @@ class AffectedHostname:
     reason: str
 
 
-def _group_hosts(
-    hits: Sequence[tuple[CustomHostname, IPAddress]], keep: Callable[[CustomHostname, IPAddress], bool], reason: str
-) -> list[AffectedHostname]:
-    hosts: dict[str, CustomHostname] = {}
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_HasId)
+
+
+def _by_object(
+    hits: Sequence[tuple[T, IPAddress]], loses: Callable[[IPAddress], bool]
+) -> list[tuple[T, tuple[IPAddress, ...]]]:
+    """The objects that lose at least one of their addresses, each with those addresses, in id order."""
+    objects: dict[str, T] = {}
     ips: dict[str, list[IPAddress]] = defaultdict(list)
-    for host, ip in hits:
-        if keep(host, ip):
-            hosts[host.id] = host
-            ips[host.id].append(ip)
-    return [
-        AffectedHostname(hosts[i], tuple(sorted(ips[i], key=lambda ip: (ip.version, int(ip)))), reason)
-        for i in sorted(hosts)
-    ]
+    for obj, ip in hits:
+        if loses(ip):
+            objects[obj.id] = obj
+            ips[obj.id].append(ip)
+    return [(objects[i], tuple(sorted(ips[i], key=lambda ip: (ip.version, int(ip))))) for i in sorted(objects)]
 
 
 def _delegation_reason(delegation: Delegation) -> str:
     return f"delegation {delegation.id} ({delegation.cidr}) from account {delegation.owner_account_id} was removed"
 
 
-def delegation_hostname_impact(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> list[AffectedHostname]:
-    """The delegatee's active hostnames validated on an address `delegation` alone grants."""
-    account = delegation.delegated_account_id
+def _lost_with(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> Callable[[IPAddress], bool]:
+    """Whether the delegatee loses an address when `delegation` goes: no other delegation covers it (the
+    delegatee never owns the prefix, so another delegation is the only other grant there can be)."""
 
-    def loses(_: CustomHostname, ip: IPAddress) -> bool:
-        return not [d for d in uow.delegations.covering(prefix, account, ip) if d.delegation.id != delegation.id]
+    def loses(ip: IPAddress) -> bool:
+        covering = uow.delegations.covering(prefix, delegation.delegated_account_id, ip)
+        return not any(d.delegation.id != delegation.id for d in covering)
 
-    hits = uow.hostnames.using_range(delegation.cidr, account_id=account)
-    return _group_hosts(hits, loses, _delegation_reason(delegation))
+    return loses
 
 
-def binding_hostname_impact(
-    uow: UnitOfWork, net: IPNetwork, bindings_after: Sequence[Binding], change: str
-) -> list[AffectedHostname]:
-    """Active hostnames on addresses in `net` that would no longer be bound to CDN once `bindings_after` apply."""
-
-    def loses(_: CustomHostname, ip: IPAddress) -> bool:
+def _unbound_from(bindings_after: Sequence[Binding], service: Service) -> Callable[[IPAddress], bool]:
+    def loses(ip: IPAddress) -> bool:
         b = effective_binding(bindings_after, ip)
-        return b is None or b.service != CDN
+        return b is None or b.service != service
 
-    return _group_hosts(uow.hostnames.using_range(net, account_id=None), loses, change)
+    return loses
 
 
-def prefix_hostname_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedHostname]:
-    reason = f"prefix {prefix.cidr} was deleted"
-    return _group_hosts(uow.hostnames.using_range(prefix.cidr, account_id=None), lambda _h, _i: True, reason)
+def _always(_: IPAddress) -> bool:
+    return True
 
 
 def delegation_impact(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> list[AffectedApp]:
-    """The delegatee's apps that lose an address if `delegation` goes (no other delegation covers it)."""
-    account = delegation.delegated_account_id
-
-    def loses(_: SpectrumApp, ip: IPAddress) -> bool:
-        others = [d for d in uow.delegations.covering(prefix, account, ip) if d.delegation.id != delegation.id]
-        return not others
-
-    hits = uow.spectrum.using_range(delegation.cidr, account_id=account)
-    return _group(hits, loses, _delegation_reason(delegation))
+    """The delegatee's apps that lose an address if `delegation` goes."""
+    hits = uow.spectrum.using_range(delegation.cidr, account_id=delegation.delegated_account_id)
+    reason = _delegation_reason(delegation)
+    return [AffectedApp(a, ips, reason) for a, ips in _by_object(hits, _lost_with(uow, prefix, delegation))]
 
 
 def binding_impact(
     uow: UnitOfWork, net: IPNetwork, bindings_after: Sequence[Binding], change: str
 ) -> list[AffectedApp]:
     """Apps in `net` whose address would no longer be bound to Spectrum once `bindings_after` apply."""
-
-    def loses(_: SpectrumApp, ip: IPAddress) -> bool:
-        b = effective_binding(bindings_after, ip)
-        return b is None or b.service != SPECTRUM
-
-    return _group(uow.spectrum.using_range(net, account_id=None), loses, change)
+    hits = uow.spectrum.using_range(net, account_id=None)
+    return [AffectedApp(a, ips, change) for a, ips in _by_object(hits, _unbound_from(bindings_after, SPECTRUM))]
 
 
 def prefix_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedApp]:
     reason = f"prefix {prefix.cidr} was deleted"
-    return _group(uow.spectrum.using_range(prefix.cidr, account_id=None), lambda _a, _i: True, reason)
+    hits = uow.spectrum.using_range(prefix.cidr, account_id=None)
+    return [AffectedApp(a, ips, reason) for a, ips in _by_object(hits, _always)]
+
+
+def delegation_hostname_impact(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> list[AffectedHostname]:
+    """The delegatee's active hostnames validated on an address `delegation` alone grants."""
+    hits = uow.hostnames.using_range(delegation.cidr, account_id=delegation.delegated_account_id)
+    reason = _delegation_reason(delegation)
+    return [AffectedHostname(h, ips, reason) for h, ips in _by_object(hits, _lost_with(uow, prefix, delegation))]
+
+
+def binding_hostname_impact(
+    uow: UnitOfWork, net: IPNetwork, bindings_after: Sequence[Binding], change: str
+) -> list[AffectedHostname]:
+    """Active hostnames on addresses in `net` that would no longer be bound to CDN once `bindings_after` apply."""
+    hits = uow.hostnames.using_range(net, account_id=None)
+    return [AffectedHostname(h, ips, change) for h, ips in _by_object(hits, _unbound_from(bindings_after, CDN))]
+
+
+def prefix_hostname_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedHostname]:
+    reason = f"prefix {prefix.cidr} was deleted"
+    hits = uow.hostnames.using_range(prefix.cidr, account_id=None)
+    return [AffectedHostname(h, ips, reason) for h, ips in _by_object(hits, _always)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,19 +170,14 @@ def _group_map_ips(hits: Sequence[MapIp], keep: Callable[[MapIp], bool], reason:
     ]
 
 
-def _covered_by_another(uow: UnitOfWork, prefix: Prefix, delegation: Delegation, ip: IPAddress) -> bool:
-    covering = uow.delegations.covering(prefix, delegation.delegated_account_id, ip)
-    return any(d.delegation.id != delegation.id for d in covering)
-
-
 def delegation_map_impact(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> list[AffectedMap]:
     """The delegatee's map IPs that lose their grant if `delegation` goes (no other delegation covers them).
 
     The delegatee never owns the prefix, so another delegation is the only other grant there can be.
     """
     hits = uow.address_maps.ips_in_range(delegation.cidr, account_id=delegation.delegated_account_id)
-    keep = lambda hit: not _covered_by_another(uow, prefix, delegation, hit.ip)  # noqa: E731
-    return _group_map_ips(hits, keep, _delegation_reason(delegation))
+    loses = _lost_with(uow, prefix, delegation)
+    return _group_map_ips(hits, lambda hit: loses(hit.ip), _delegation_reason(delegation))
 
 
 def prefix_map_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedMap]:
