@@ -28,6 +28,9 @@ __all__ = ["Revalidator", "check_hostname", "revalidate_due", "validate_hostname
 _log = logging.getLogger("prefixgate.revalidation")
 
 BACKGROUND = Actor(user=None, interface="revalidation", is_system=True)
+# The shortest sleep of the background loop: a hostname that is due but being claimed by another
+# process (its row locked, then moved on) is looked at again this soon, without spinning.
+_MIN_PAUSE_S = 0.005
 
 
 def _gather(db: Database, inspector: HostnameInspector, hostname_id: str) -> tuple[CustomHostname, DnsAnswer] | None:
@@ -127,7 +130,13 @@ def revalidate_due(db: Database, inspector: HostnameInspector, interval_s: float
 
 
 class Revalidator:
-    """Runs revalidate_due in a background thread of the serve process, until stopped."""
+    """Runs revalidate_due in a background thread of the serve process, until stopped.
+
+    When nothing is due it sleeps until the next hostname falls due (at most `idle_s`, so hostnames
+    created meanwhile, which are due at once, wait no longer than that). Waking at the due time, not a
+    fixed pause after the work, keeps each hostname's checks one interval apart however long a round of
+    checks took: otherwise every round would add its own duration to the next hostname's interval.
+    """
 
     def __init__(self, db: Database, inspector: HostnameInspector, interval_s: float, *, idle_s: float = 1.0) -> None:
         self._db = db
@@ -145,12 +154,20 @@ class Revalidator:
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
+    def _pause(self) -> float:
+        """Seconds until the next hostname is due, from _MIN_PAUSE_S to idle_s."""
+        with self._db.read() as uow:
+            due = uow.hostnames.next_due()
+        if due is None:
+            return self._idle_s
+        return min(self._idle_s, max((due - utcnow()).total_seconds(), _MIN_PAUSE_S))
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                checked = revalidate_due(self._db, self._inspector, self._interval_s)
+                pause = 0.0 if revalidate_due(self._db, self._inspector, self._interval_s) else self._pause()
             except Exception:  # the database may be briefly away; try again after a pause
                 _log.exception("claiming custom hostnames for re-validation failed")
-                checked = 0
-            if not checked:
-                self._stop.wait(self._idle_s)
+                pause = self._idle_s
+            if pause:
+                self._stop.wait(pause)
