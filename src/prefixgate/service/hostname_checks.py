@@ -107,9 +107,10 @@ def validate_hostname(
     return checked
 
 
-def revalidate_due(db: Database, inspector: HostnameInspector, interval_s: float, *, batch: int = 50) -> int:
+def revalidate_due(db: Database, inspector: HostnameInspector, interval_s: float, *, batch: int = 50) -> int | None:
     """Claim the hostnames due for a check (moving their next check one interval on, so no other process
-    checks them in this interval), check them, and return how many were checked.
+    checks them in this interval), check them, and return how many were checked; None when the claim had to
+    be skipped because another writer holds SQLite's lock (the next round claims them).
 
     An idle database costs one indexed read: the claim (a write) is only tried when something is due,
     and skipped while another writer holds SQLite's lock (the next round claims it).
@@ -120,7 +121,7 @@ def revalidate_due(db: Database, inspector: HostnameInspector, interval_s: float
             return 0
     with db.write_if_free() as claim:
         if claim is None:
-            return 0
+            return None
         ids = claim.hostnames.claim_due(now, now + timedelta(seconds=interval_s), batch)
         claim.commit()
     for hostname_id in ids:

@@ -187,6 +187,10 @@ class HostnameRepo(Protocol):
         """Ids of hostnames due for re-validation, claimed until `until` (skipping ones being claimed)."""
         ...
 
+    def next_due(self) -> datetime | None:
+        """When the next check of any hostname is due (None: there are no hostnames)."""
+        ...
+
     def schedule(self, hostname_id: str, when: datetime) -> None: ...
 
 

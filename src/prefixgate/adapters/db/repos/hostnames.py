@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, false, insert, select, update
+from sqlalchemy import Connection, delete, false, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ....domain.codes import Code
@@ -208,6 +208,11 @@ class SqlHostnameRepo:
         if ids:
             self._c.execute(update(custom_hostnames).where(_H.id.in_(ids)).values(next_check_at=until))
         return ids
+
+    def next_due(self) -> datetime | None:
+        """When the hostname due soonest is due (it may be past), or None when there are none."""
+        due: datetime | None = self._c.execute(select(func.min(_H.next_check_at))).scalar()
+        return due
 
     def schedule(self, hostname_id: str, when: datetime) -> None:
         self._c.execute(update(custom_hostnames).where(_H.id == hostname_id).values(next_check_at=when))
