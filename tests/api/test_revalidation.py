@@ -210,7 +210,8 @@ def test_a_failing_dns_server_changes_nothing_and_healing_clears_the_error(bg: C
     fail = {"drop": bg.dns.drop, "servfail": bg.dns.servfail}[failure]
     for name in names:
         fail(name)
-    for seen in watch_checks(bg, "b", host, 3):
+    # A check that had its DNS answers before the failure began may still be writing them: skip it.
+    for seen in watch_checks(bg, "b", host, 4)[1:]:
         assert seen["status"] == "active", seen
         assert len(seen["verification_errors"]) == 1, seen
         assert seen["verification_errors"][0].startswith(LOOKUP_FAILED), seen

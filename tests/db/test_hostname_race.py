@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from prefixgate.adapters.db.tables import custom_hostnames
 from prefixgate.adapters.db.uow import SqlDatabase
 from prefixgate.domain.bindings import CDN
-from prefixgate.domain.hostnames import ACTIVE, IN_USE, PENDING, SslRequest, ownership_record_name
+from prefixgate.domain.hostnames import ACTIVE, IN_USE, PENDING, ownership_record_name
 from prefixgate.service import bindings, delegations, hostnames, identity, prefixes, zones
 from prefixgate.service.context import Actor
 from tests.dnsserver import LoopbackDns
@@ -78,7 +78,7 @@ def race(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         for i, (account, m) in enumerate(zip(accounts, members, strict=True)):
             zone = zones.create_zone(db, cli, account, f"tenant{i}-{secrets.token_hex(3)}.race.example")
             hostnames.put_fallback_origin(db, cli, zone.id, f"fallback.{zone.name}")
-            host = hostnames.create_hostname(db, cli, zone.id, hostnames.HostnameInput(name, SslRequest()))
+            host = hostnames.create_hostname(db, cli, zone.id, hostnames.HostnameInput(name, hostnames.SslInput()))
             contenders.append(Contender(m, zone.id, host.id))
             tokens.append(host.ownership_token)
         dns.set(name, "A", address)

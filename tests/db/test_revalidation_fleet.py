@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from prefixgate.adapters.db.uow import SqlDatabase
-from prefixgate.domain.hostnames import ACTIVE, SslRequest, ownership_record_name
+from prefixgate.domain.hostnames import ACTIVE, ownership_record_name
 from prefixgate.service import hostnames, identity, zones
 from prefixgate.service.context import Actor, utcnow
 from tests.api.metrics_helpers import scrape
@@ -45,7 +45,7 @@ def saas_zone(db: SqlDatabase, count: int) -> tuple[str, str, list[str]]:
     ids = []
     for i in range(count):
         name = f"shop{i}-{secrets.token_hex(4)}.example.net"
-        ids.append(hostnames.create_hostname(db, cli, zone.id, hostnames.HostnameInput(name, SslRequest())).id)
+        ids.append(hostnames.create_hostname(db, cli, zone.id, hostnames.HostnameInput(name, hostnames.SslInput())).id)
     return zone.name, fallback, ids
 
 
