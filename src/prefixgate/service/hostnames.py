@@ -14,8 +14,10 @@ from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.hostnames import (
     NO_FALLBACK_ORIGIN,
     PENDING,
+    SSL_INITIALIZING,
     CustomHostname,
     FallbackOrigin,
+    HostnameQuery,
     SslRequest,
     parse_custom_hostname,
     parse_origin_server,
@@ -114,15 +116,16 @@ def create_hostname(db: Database, actor: Actor, zone_id: str, spec: HostnameInpu
         InvalidInput: a bad name or origin, or the zone has no fallback origin.
         Conflict: the zone has the name already, or it is active in another zone.
     """
-    name = parse_custom_hostname(spec.hostname)
-    origin, sni, metadata = (
-        _origin(spec.custom_origin_server),
-        _sni(spec.custom_origin_sni),
-        _metadata(spec.custom_metadata),
-    )
     now = utcnow()
     with db.write() as uow:
         zone = zone_for(uow, actor, zone_id, Permission.SSL_WRITE)
+        # Checked once the caller may write the zone: to anyone else a foreign zone is only "not found".
+        name = parse_custom_hostname(spec.hostname)
+        origin, sni, metadata = (
+            _origin(spec.custom_origin_server),
+            _sni(spec.custom_origin_sni),
+            _metadata(spec.custom_metadata),
+        )
         if uow.fallback_origins.get(zone.id) is None:
             raise InvalidInput(
                 f"{NO_FALLBACK_ORIGIN} PUT .../custom_hostnames/fallback_origin first",
@@ -158,26 +161,50 @@ def get_hostname(db: Database, actor: Actor, zone_id: str, hostname_id: str) -> 
         return _hostname(uow, zone_for(uow, actor, zone_id, Permission.SSL_READ), hostname_id)
 
 
+def _name_filter(value: str | None, *, whole: bool = True) -> str | None:
+    """Names are stored lower case, without a trailing dot (a part of a name keeps its dots)."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    return value.removesuffix(".") if whole else value
+
+
+def _clean_query(q: HostnameQuery) -> HostnameQuery:
+    """At most one name or id filter, with names as they are stored."""
+    given = {
+        "hostname": q.hostname,
+        "hostname.exact": q.exact,
+        "hostname.contain": q.contains,
+        "hostname.startsWith": q.starts_with,
+        "id": q.id,
+    }
+    named = [name for name, value in given.items() if value is not None]
+    if len(named) > 1:
+        raise InvalidInput(f"give one of {', '.join(named)}, not several", code=Code.INVALID_FIELD)
+    return dataclasses.replace(
+        q,
+        hostname=_name_filter(q.hostname if q.hostname is not None else q.exact),
+        exact=None,
+        contains=_name_filter(q.contains, whole=False),
+        starts_with=_name_filter(q.starts_with, whole=False),
+        custom_origin_server=_name_filter(q.custom_origin_server),
+    )
+
+
 def list_hostnames(
-    db: Database,
-    actor: Actor,
-    zone_id: str,
-    page: PageRequest,
-    *,
-    hostname: str | None = None,
-    hostname_id: str | None = None,
-    ssl_active: bool = False,
-    descending: bool = False,
+    db: Database, actor: Actor, zone_id: str, page: PageRequest, query: HostnameQuery | None = None
 ) -> Page[CustomHostname]:
-    if hostname is not None and hostname_id is not None:
-        raise InvalidInput("give hostname or id, not both", code=Code.INVALID_FIELD)
-    if hostname is not None:
-        hostname = hostname.strip().lower().removesuffix(".")
+    """The zone's hostnames matching `query`, oldest first (newest with `query.descending`).
+
+    Raises:
+        InvalidInput: more than one of the name filters and the id filter.
+    """
     with db.read() as uow:
         zone = zone_for(uow, actor, zone_id, Permission.SSL_READ)
-        return uow.hostnames.page(
-            zone.id, page, hostname=hostname, hostname_id=hostname_id, ssl_active=ssl_active, descending=descending
-        )
+        q = _clean_query(query or HostnameQuery())
+        if q.ssl_active or q.ssl_status not in (None, SSL_INITIALIZING):
+            return Page([], 0, page)  # no certificate is issued yet: every hostname's SSL is initializing
+        return uow.hostnames.page(zone.id, page, q)
 
 
 def edit_hostname(db: Database, actor: Actor, zone_id: str, hostname_id: str, edit: HostnameEdit) -> CustomHostname:
@@ -231,10 +258,10 @@ def put_fallback_origin(db: Database, actor: Actor, zone_id: str, origin: str) -
 
     prefixgate deploys nothing, so the origin is active at once.
     """
-    name = parse_origin_server(origin, what="origin")
     now = utcnow()
     with db.write() as uow:
         zone = zone_for(uow, actor, zone_id, Permission.SSL_WRITE)
+        name = parse_origin_server(origin, what="origin")  # once the caller may write the zone
         if not is_within(name, zone.name):
             raise InvalidInput(f"origin {name} must be a name in the zone {zone.name}", code=Code.INVALID_HOSTNAME)
         before = uow.fallback_origins.get(zone.id)
