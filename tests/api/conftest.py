@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from cloudflare import Cloudflare
@@ -15,18 +16,27 @@ from tests.support import Member, Server, World, fresh_database_url, make_world
 SdkFor = Callable[[Member], Cloudflare]
 
 
-@pytest.fixture
-def sdk(server: Server) -> Iterator[SdkFor]:
-    """Official SDK clients on the test server, one per member, closed afterwards."""
+@contextmanager
+def sdk_clients(server: Server) -> Iterator[SdkFor]:
+    """Official SDK clients on `server`, one per call, closed afterwards."""
     made: list[Cloudflare] = []
 
     def make(who: Member) -> Cloudflare:
         made.append(Cloudflare(api_token=who.token, base_url=server.api, max_retries=0))
         return made[-1]
 
-    yield make
-    for c in made:
-        c.close()
+    try:
+        yield make
+    finally:
+        for c in made:
+            c.close()
+
+
+@pytest.fixture
+def sdk(server: Server) -> Iterator[SdkFor]:
+    """Official SDK clients on the test server, one per member, closed afterwards."""
+    with sdk_clients(server) as make:
+        yield make
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +66,13 @@ def cdn_world(cdn_server: Server) -> Iterator[World]:
     w = make_world(cdn_server)
     yield w
     w.close()
+
+
+@pytest.fixture
+def cdn_sdk(cdn_server: Server) -> Iterator[SdkFor]:
+    """Official SDK clients on `cdn_server`."""
+    with sdk_clients(cdn_server) as make:
+        yield make
 
 
 @pytest.fixture

@@ -68,7 +68,19 @@ def test_list_pages_filters_and_past_the_end(cdn: CdnStage) -> None:
     assert assert_ok(client.get(hostnames_url(zone), params={"ssl": 1})) == []
     both = client.get(hostnames_url(zone), params={"id": made[2]["id"], "hostname": made[2]["hostname"]})
     assert_refused(both, 400)
-    for bad in ({"per_page": 0}, {"per_page": 51}, {"order": "name"}, {"direction": "up"}, {"ssl": 2}):
+    for bad in (
+        {"per_page": 0},
+        {"per_page": 51},
+        {"order": "name"},
+        {"direction": "up"},
+        {"ssl": 2},
+        {"hostname_status": "up"},
+        {"ssl_status": "issued"},
+        {"wildcard": "maybe"},
+        {"certificate_authority": "acme"},
+        {"hostname.startsWith": "p", "hostname.contain": "p"},
+        {"hostname": made[0]["hostname"], "hostname.exact": made[0]["hostname"]},
+    ):
         assert_refused(client.get(hostnames_url(zone), params=bad), 400)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "CustomHostname",
     "DnsAnswer",
     "FallbackOrigin",
+    "HostnameQuery",
     "SslRequest",
     "Verdict",
     "decide",
@@ -35,6 +36,8 @@ __all__ = [
 
 PENDING: Final = "pending"
 ACTIVE: Final = "active"
+# Certificates are not issued yet (a later release brings ACME): every hostname's SSL is initializing.
+SSL_INITIALIZING: Final = "initializing"
 
 NO_FALLBACK_ORIGIN: Final = "Zone does not have a fallback origin set."
 NO_CNAME: Final = "Custom hostname does not CNAME to this zone."
@@ -103,6 +106,27 @@ class CustomHostname:
 
 
 @dataclass(frozen=True, slots=True)
+class HostnameQuery:
+    """Which custom hostnames to list: Cloudflare's filters (all optional), and the order.
+
+    At most one of the name filters and `id` is given.
+    """
+
+    hostname: str | None = None
+    exact: str | None = None  # `hostname.exact`: the same as `hostname`
+    contains: str | None = None  # `hostname.contain`
+    starts_with: str | None = None  # `hostname.startsWith`
+    id: str | None = None
+    status: str | None = None  # `hostname_status`
+    ssl_status: str | None = None
+    ssl_active: bool = False  # `ssl=1`: only hostnames whose certificate is active
+    wildcard: bool | None = None
+    certificate_authority: str | None = None
+    custom_origin_server: str | None = None
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class FallbackOrigin:
     zone_id: str
     origin: str
@@ -153,9 +177,14 @@ def parse_ssl(
     bundle_method: str | None,
     wildcard: bool | None,
     certificate_authority: str | None,
-    custom_certificate: str | None = None,
+    custom_certificate_field: str | None = None,
 ) -> SslRequest:
-    """Check the `ssl` object of a create or edit. Unknown values are refused, never stored."""
+    """Check the `ssl` object of a create or edit. Unknown values are refused, never stored.
+
+    Args:
+        custom_certificate_field: the name of a custom-certificate field the request gave
+            (`custom_certificate`, `custom_key`, `custom_cert_bundle`, `custom_csr_id`), refused for now.
+    """
 
     def one_of(name: str, value: str | None, allowed: Sequence[str]) -> None:
         if value is not None and value not in allowed:
@@ -165,10 +194,10 @@ def parse_ssl(
     one_of("type", type, ("dv",))
     one_of("bundle_method", bundle_method, BUNDLE_METHODS)
     one_of("certificate_authority", certificate_authority, CERTIFICATE_AUTHORITIES)
-    if custom_certificate is not None:
+    if custom_certificate_field is not None:
         raise InvalidInput(
             "custom certificates are not supported yet: prefixgate does not handle certificates until "
-            "certificate issuance lands; leave ssl.custom_certificate out",
+            f"certificate issuance lands; leave ssl.{custom_certificate_field} out",
             code=Code.INVALID_SSL,
         )
     clean: dict[str, object] = {}

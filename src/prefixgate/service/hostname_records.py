@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from ..domain.hostnames import CustomHostname, FallbackOrigin, http_challenge_path, ownership_record_name
+from ..domain.hostnames import (
+    SSL_INITIALIZING,
+    CustomHostname,
+    FallbackOrigin,
+    http_challenge_path,
+    ownership_record_name,
+)
 from .context import rfc3339
 
 __all__ = ["fallback_origin_record", "hostname_record"]
 
 Record = dict[str, object]
 
-# Certificates are not issued yet (a later release brings ACME): every hostname's SSL is initializing.
-SSL_STATUS = "initializing"
-
 
 def hostname_record(h: CustomHostname) -> Record:
     ssl: Record = {
         "id": h.ssl_id,
-        "status": SSL_STATUS,
+        "status": SSL_INITIALIZING,
         "method": h.ssl.method,
         "type": h.ssl.type,
         "settings": dict(h.ssl.settings),

@@ -14,8 +14,10 @@ from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.hostnames import (
     NO_FALLBACK_ORIGIN,
     PENDING,
+    SSL_INITIALIZING,
     CustomHostname,
     FallbackOrigin,
+    HostnameQuery,
     SslRequest,
     parse_custom_hostname,
     parse_origin_server,
@@ -56,7 +58,7 @@ class SslInput:
     bundle_method: str | None = None
     wildcard: bool | None = None
     certificate_authority: str | None = None
-    custom_certificate: str | None = None
+    custom_certificate_field: str | None = None  # the name of a custom-certificate field given, if any
 
     def parse(self) -> SslRequest:
         return parse_ssl(
@@ -66,7 +68,7 @@ class SslInput:
             bundle_method=self.bundle_method,
             wildcard=self.wildcard,
             certificate_authority=self.certificate_authority,
-            custom_certificate=self.custom_certificate,
+            custom_certificate_field=self.custom_certificate_field,
         )
 
 
@@ -185,26 +187,50 @@ def get_hostname(db: Database, actor: Actor, zone_id: str, hostname_id: str) -> 
         return _hostname(uow, zone_for(uow, actor, zone_id, Permission.SSL_READ), hostname_id)
 
 
+def _name_filter(value: str | None, *, whole: bool = True) -> str | None:
+    """Names are stored lower case, without a trailing dot (a part of a name keeps its dots)."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    return value.removesuffix(".") if whole else value
+
+
+def _clean_query(q: HostnameQuery) -> HostnameQuery:
+    """At most one name or id filter, with names as they are stored."""
+    given = {
+        "hostname": q.hostname,
+        "hostname.exact": q.exact,
+        "hostname.contain": q.contains,
+        "hostname.startsWith": q.starts_with,
+        "id": q.id,
+    }
+    named = [name for name, value in given.items() if value is not None]
+    if len(named) > 1:
+        raise InvalidInput(f"give one of {', '.join(named)}, not several", code=Code.INVALID_FIELD)
+    return dataclasses.replace(
+        q,
+        hostname=_name_filter(q.hostname if q.hostname is not None else q.exact),
+        exact=None,
+        contains=_name_filter(q.contains, whole=False),
+        starts_with=_name_filter(q.starts_with, whole=False),
+        custom_origin_server=_name_filter(q.custom_origin_server),
+    )
+
+
 def list_hostnames(
-    db: Database,
-    actor: Actor,
-    zone_id: str,
-    page: PageRequest,
-    *,
-    hostname: str | None = None,
-    hostname_id: str | None = None,
-    ssl_active: bool = False,
-    descending: bool = False,
+    db: Database, actor: Actor, zone_id: str, page: PageRequest, query: HostnameQuery | None = None
 ) -> Page[CustomHostname]:
-    if hostname is not None and hostname_id is not None:
-        raise InvalidInput("give hostname or id, not both", code=Code.INVALID_FIELD)
-    if hostname is not None:
-        hostname = hostname.strip().lower().removesuffix(".")
+    """The zone's hostnames matching `query`, oldest first (newest with `query.descending`).
+
+    Raises:
+        InvalidInput: more than one of the name filters and the id filter.
+    """
     with db.read() as uow:
         zone = zone_for(uow, actor, zone_id, Permission.SSL_READ)
-        return uow.hostnames.page(
-            zone.id, page, hostname=hostname, hostname_id=hostname_id, ssl_active=ssl_active, descending=descending
-        )
+        q = _clean_query(query or HostnameQuery())
+        if q.ssl_active or q.ssl_status not in (None, SSL_INITIALIZING):
+            return Page([], 0, page)  # no certificate is issued yet: every hostname's SSL is initializing
+        return uow.hostnames.page(zone.id, page, q)
 
 
 def edit_hostname(db: Database, actor: Actor, zone_id: str, hostname_id: str, edit: HostnameEdit) -> CustomHostname:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from ..domain.address_maps import AddressMap, Kind, MapIp, MapMembership
 from ..domain.bindings import Binding
-from ..domain.hostnames import CustomHostname, DnsAnswer, FallbackOrigin
+from ..domain.hostnames import CustomHostname, DnsAnswer, FallbackOrigin, HostnameQuery
 from ..domain.model import (
     Account,
     ApiToken,
@@ -165,16 +165,10 @@ class HostnameRepo(Protocol):
     def by_id(self, hostname_id: str) -> CustomHostname | None: ...
     def named_in_zone(self, zone_id: str, hostname: str) -> CustomHostname | None: ...
     def active_named(self, hostname: str) -> CustomHostname | None: ...
-    def page(
-        self,
-        zone_id: str,
-        page: PageRequest,
-        *,
-        hostname: str | None = None,
-        hostname_id: str | None = None,
-        ssl_active: bool = False,
-        descending: bool = False,
-    ) -> Page[CustomHostname]: ...
+    def page(self, zone_id: str, page: PageRequest, query: HostnameQuery) -> Page[CustomHostname]:
+        """The zone's hostnames matching `query`'s name, id, status, wildcard, CA and origin filters."""
+        ...
+
     def in_zone(self, zone_id: str) -> list[CustomHostname]: ...
     def replace(self, host: CustomHostname) -> None: ...
     def delete(self, hostname_id: str) -> None: ...

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
+from ...domain.hostnames import HostnameQuery
 from ...domain.model import PageRequest
 from ...service import hostname_checks, hostnames
 from ...service.hostname_records import fallback_origin_record, hostname_record
@@ -15,13 +16,16 @@ from ..envelope import ok, ok_page
 from ..routing import api_router
 from ..schemas.common import Envelope
 from ..schemas.hostnames import (
+    CertificateAuthority,
     CreateHostname,
     DeletedEnvelope,
     EditHostname,
     FallbackOriginIn,
     FallbackOriginOut,
     HostnameOut,
+    HostnameStatus,
     SslIn,
+    SslStatus,
 )
 from ._common import ERRORS
 
@@ -39,7 +43,7 @@ def _ssl(body: SslIn) -> SslInput:
         bundle_method=body.bundle_method,
         wildcard=body.wildcard,
         certificate_authority=body.certificate_authority,
-        custom_certificate=body.custom_certificate or body.custom_key,
+        custom_certificate_field=body.custom_certificate_field(),
     )
 
 
@@ -61,23 +65,49 @@ def delete_fallback_origin(db: Db, actor: CurrentActor, zone_id: str) -> dict[st
     return ok(fallback_origin_record(hostnames.delete_fallback_origin(db, actor, zone_id)))
 
 
+NameFilter = Annotated[str | None, Query(max_length=255)]
+
+
 @router.get("", response_model=Envelope[list[HostnameOut]])
 def list_hostnames(
     db: Db,
     actor: CurrentActor,
     zone_id: str,
     page: HostnamePaging,
-    hostname: Annotated[str | None, Query(max_length=255)] = None,
+    hostname: NameFilter = None,
+    hostname_exact: Annotated[str | None, Query(alias="hostname.exact", max_length=255)] = None,
+    hostname_contain: Annotated[str | None, Query(alias="hostname.contain", max_length=255)] = None,
+    hostname_starts_with: Annotated[str | None, Query(alias="hostname.startsWith", max_length=255)] = None,
     id: Annotated[str | None, Query(max_length=36)] = None,
+    hostname_status: HostnameStatus | None = None,
     ssl: Annotated[int, Query(ge=0, le=1)] = 0,
+    ssl_status: SslStatus | None = None,
+    wildcard: bool | None = None,
+    certificate_authority: CertificateAuthority | None = None,
+    custom_origin_server: NameFilter = None,
     order: Literal["ssl", "ssl_status"] = "ssl",
     direction: Literal["asc", "desc"] = "asc",
 ) -> dict[str, object]:
-    """Hostnames oldest first (or newest with direction=desc); past the last page `result` is []."""
-    found = hostnames.list_hostnames(
-        db, actor, zone_id, page, hostname=hostname, hostname_id=id, ssl_active=ssl == 1, descending=direction == "desc"
+    """Hostnames oldest first (or newest with direction=desc); past the last page `result` is [].
+
+    `hostname` and `hostname.exact` match the whole name, `hostname.contain` a part, `hostname.startsWith`
+    its start; give one of them or `id`.
+    """
+    query = HostnameQuery(
+        hostname=hostname,
+        exact=hostname_exact,
+        contains=hostname_contain,
+        starts_with=hostname_starts_with,
+        id=id,
+        status=hostname_status,
+        ssl_status=ssl_status,
+        ssl_active=ssl == 1,
+        wildcard=wildcard,
+        certificate_authority=certificate_authority,
+        custom_origin_server=custom_origin_server,
+        descending=direction == "desc",
     )
-    return ok_page(found, hostname_record)
+    return ok_page(hostnames.list_hostnames(db, actor, zone_id, page, query), hostname_record)
 
 
 @router.post("", response_model=Envelope[HostnameOut])

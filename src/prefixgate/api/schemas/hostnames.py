@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from .common import Envelope, Text
 
 __all__ = [
+    "CertificateAuthority",
     "CreateHostname",
     "DeletedEnvelope",
     "EditHostname",
@@ -16,10 +17,56 @@ __all__ = [
     "FallbackOriginOut",
     "HostnameDeleted",
     "HostnameOut",
+    "HostnameStatus",
     "SslIn",
+    "SslStatus",
 ]
 
 MetadataValue = StrictStr | StrictInt | StrictBool | None
+CertificateAuthority = Literal["digicert", "google", "lets_encrypt", "ssl_com"]
+# Cloudflare's statuses, which list filters accept (prefixgate's hostnames are only pending or active,
+# and their SSL only initializing, until certificates are issued).
+HostnameStatus = Literal[
+    "active",
+    "pending",
+    "active_redeploying",
+    "moved",
+    "pending_deletion",
+    "deleted",
+    "pending_blocked",
+    "pending_migration",
+    "pending_provisioned",
+    "test_pending",
+    "test_active",
+    "test_active_apex",
+    "test_blocked",
+    "test_failed",
+    "provisioned",
+    "blocked",
+]
+SslStatus = Literal[
+    "initializing",
+    "pending_validation",
+    "deleted",
+    "pending_issuance",
+    "pending_deployment",
+    "pending_deletion",
+    "pending_expiration",
+    "expired",
+    "active",
+    "initializing_timed_out",
+    "validation_timed_out",
+    "issuance_timed_out",
+    "deployment_timed_out",
+    "deletion_timed_out",
+    "pending_cleanup",
+    "staging_deployment",
+    "staging_active",
+    "deactivating",
+    "inactive",
+    "backup_issued",
+    "holding_deployment",
+]
 
 
 class _In(BaseModel):
@@ -42,9 +89,17 @@ class SslIn(_In):
     settings: SslSettingsIn | None = None
     bundle_method: Literal["ubiquitous", "optimal", "force"] | None = None
     wildcard: StrictBool | None = None
-    certificate_authority: Literal["digicert", "google", "lets_encrypt", "ssl_com"] | None = None
+    certificate_authority: CertificateAuthority | None = None
     custom_certificate: Text | None = Field(default=None, max_length=20000)
     custom_key: Text | None = Field(default=None, max_length=20000)
+    # Custom certificates are refused (not stored unused) until certificates are handled at all.
+    custom_cert_bundle: list[dict[Text, Text]] | None = Field(default=None, max_length=10)
+    custom_csr_id: Text | None = Field(default=None, max_length=100)
+
+    def custom_certificate_field(self) -> str | None:
+        """The first custom-certificate field given, if any."""
+        fields = ("custom_certificate", "custom_key", "custom_cert_bundle", "custom_csr_id")
+        return next((f for f in fields if getattr(self, f) is not None), None)
 
 
 class CreateHostname(_In):

@@ -7,12 +7,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, false, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ....domain.codes import Code
 from ....domain.errors import Conflict
-from ....domain.hostnames import ACTIVE, CustomHostname, FallbackOrigin, SslRequest
+from ....domain.hostnames import ACTIVE, CustomHostname, FallbackOrigin, HostnameQuery, SslRequest
 from ....domain.model import Page, PageRequest
 from ....domain.net import IPAddress, IPNetwork, address_key, range_key
 from ..tables import custom_hostname_ips, custom_hostnames, fallback_origins
@@ -91,6 +91,33 @@ def _values(h: CustomHostname) -> dict[str, Any]:
     }
 
 
+def _ssl_field(name: str, value: object) -> ColumnElement[bool]:
+    """The `ssl` JSON holds `name: value`. _ssl_json writes it with json.dumps' separators, so the pair
+    reads exactly so there, and a quote inside a string value is always escaped."""
+    return _H.ssl.contains(f"{json.dumps(name)}: {json.dumps(value)}", autoescape=True)
+
+
+def _filters(query: HostnameQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if query.hostname is not None:
+        where.append(_H.hostname == query.hostname)
+    if query.contains is not None:
+        where.append(_H.hostname.contains(query.contains, autoescape=True))
+    if query.starts_with is not None:
+        where.append(_H.hostname.startswith(query.starts_with, autoescape=True))
+    if query.id is not None:
+        where.append(_H.id == query.id)
+    if query.status is not None:
+        where.append(_H.status == query.status)
+    if query.custom_origin_server is not None:
+        where.append(_H.custom_origin_server == query.custom_origin_server)
+    if query.wildcard is not None:
+        where.append(_ssl_field("wildcard", query.wildcard))
+    if query.certificate_authority is not None:
+        where.append(_ssl_field("certificate_authority", query.certificate_authority))
+    return where
+
+
 class SqlHostnameRepo:
     def __init__(self, conn: Connection, *, postgres: bool) -> None:
         self._c = conn
@@ -143,26 +170,10 @@ class SqlHostnameRepo:
     def active_named(self, hostname: str) -> CustomHostname | None:
         return self._one(_H.hostname == hostname, _H.status == ACTIVE)
 
-    def page(
-        self,
-        zone_id: str,
-        page: PageRequest,
-        *,
-        hostname: str | None = None,
-        hostname_id: str | None = None,
-        ssl_active: bool = False,
-        descending: bool = False,
-    ) -> Page[CustomHostname]:
-        q = select(custom_hostnames).where(_H.zone_id == zone_id)
-        if hostname is not None:
-            q = q.where(_H.hostname == hostname)
-        if hostname_id is not None:
-            q = q.where(_H.id == hostname_id)
-        if ssl_active:
-            # No certificate is issued yet, so no hostname has SSL active: the filter keeps none.
-            q = q.where(false())
+    def page(self, zone_id: str, page: PageRequest, query: HostnameQuery) -> Page[CustomHostname]:
+        q = select(custom_hostnames).where(_H.zone_id == zone_id, *_filters(query))
         cols = (_H.created_at, _H.id)
-        q = q.order_by(*(c.desc() if descending else c for c in cols))
+        q = q.order_by(*(c.desc() if query.descending else c for c in cols))
         raw = paged(self._c, q, page, lambda r: r)
         return Page(self._load(raw.items), raw.total, page)
 
