@@ -85,19 +85,35 @@ def _group_hosts(
     ]
 
 
+def _still_granted(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> Callable[[IPAddress], bool]:
+    """Whether another delegation to the same account still grants an address inside `delegation`.
+
+    Only the delegatee's delegations of the prefix that overlap the revoked one can: they are read in one
+    bounded query, and each address is then checked in memory with one set lookup per prefix length
+    among them, so the check costs the same per dependent however many depend on the delegation.
+    """
+    starts: dict[int, set[int]] = defaultdict(set)
+    for d in uow.delegations.overlapping(prefix, delegation.delegated_account_id, delegation.cidr):
+        if d.id != delegation.id:
+            starts[d.cidr.prefixlen].add(int(d.cidr.network_address))
+    bits = delegation.cidr.max_prefixlen
+
+    def granted(ip: IPAddress) -> bool:
+        x = int(ip)
+        return any((x >> (bits - length)) << (bits - length) in firsts for length, firsts in starts.items())
+
+    return granted
+
+
 def _delegation_reason(delegation: Delegation) -> str:
     return f"delegation {delegation.id} ({delegation.cidr}) from account {delegation.owner_account_id} was removed"
 
 
 def delegation_hostname_impact(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> list[AffectedHostname]:
     """The delegatee's active hostnames validated on an address `delegation` alone grants."""
-    account = delegation.delegated_account_id
-
-    def loses(_: CustomHostname, ip: IPAddress) -> bool:
-        return not [d for d in uow.delegations.covering(prefix, account, ip) if d.delegation.id != delegation.id]
-
-    hits = uow.hostnames.using_range(delegation.cidr, account_id=account)
-    return _group_hosts(hits, loses, _delegation_reason(delegation))
+    granted = _still_granted(uow, prefix, delegation)
+    hits = uow.hostnames.using_range(delegation.cidr, account_id=delegation.delegated_account_id)
+    return _group_hosts(hits, lambda _, ip: not granted(ip), _delegation_reason(delegation))
 
 
 def binding_hostname_impact(
@@ -119,14 +135,9 @@ def prefix_hostname_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedHost
 
 def delegation_impact(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> list[AffectedApp]:
     """The delegatee's apps that lose an address if `delegation` goes (no other delegation covers it)."""
-    account = delegation.delegated_account_id
-
-    def loses(_: SpectrumApp, ip: IPAddress) -> bool:
-        others = [d for d in uow.delegations.covering(prefix, account, ip) if d.delegation.id != delegation.id]
-        return not others
-
-    hits = uow.spectrum.using_range(delegation.cidr, account_id=account)
-    return _group(hits, loses, _delegation_reason(delegation))
+    granted = _still_granted(uow, prefix, delegation)
+    hits = uow.spectrum.using_range(delegation.cidr, account_id=delegation.delegated_account_id)
+    return _group(hits, lambda _, ip: not granted(ip), _delegation_reason(delegation))
 
 
 def binding_impact(
@@ -169,19 +180,14 @@ def _group_map_ips(hits: Sequence[MapIp], keep: Callable[[MapIp], bool], reason:
     ]
 
 
-def _covered_by_another(uow: UnitOfWork, prefix: Prefix, delegation: Delegation, ip: IPAddress) -> bool:
-    covering = uow.delegations.covering(prefix, delegation.delegated_account_id, ip)
-    return any(d.delegation.id != delegation.id for d in covering)
-
-
 def delegation_map_impact(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> list[AffectedMap]:
     """The delegatee's map IPs that lose their grant if `delegation` goes (no other delegation covers them).
 
     The delegatee never owns the prefix, so another delegation is the only other grant there can be.
     """
+    granted = _still_granted(uow, prefix, delegation)
     hits = uow.address_maps.ips_in_range(delegation.cidr, account_id=delegation.delegated_account_id)
-    keep = lambda hit: not _covered_by_another(uow, prefix, delegation, hit.ip)  # noqa: E731
-    return _group_map_ips(hits, keep, _delegation_reason(delegation))
+    return _group_map_ips(hits, lambda hit: not granted(hit.ip), _delegation_reason(delegation))
 
 
 def prefix_map_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedMap]:
