@@ -152,14 +152,24 @@ class ServerProcess:
     """A command serving HTTP on 127.0.0.1:`port`, run as a subprocess in its own session (so stopping
     it reaches its worker processes and nothing else), healthy when `health_path` answers 200."""
 
-    def __init__(self, cmd: list[str], port: int, log: Path, *, health_path: str, workers: int = 1) -> None:
+    def __init__(
+        self,
+        cmd: list[str],
+        port: int,
+        log: Path,
+        *,
+        health_path: str,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.cmd, self.port, self.log, self.workers = cmd, port, log, workers
+        self.env = dict(env or {})  # on top of this process's environment
         self.base = f"http://127.0.0.1:{port}"
         self.health_path = health_path
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> Self:
-        env = {**os.environ, "PREFIXGATE_LOG_LEVEL": os.environ.get("PREFIXGATE_LOG_LEVEL", "INFO")}
+        env = {**os.environ, "PREFIXGATE_LOG_LEVEL": os.environ.get("PREFIXGATE_LOG_LEVEL", "INFO"), **self.env}
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 self.cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -212,13 +222,14 @@ class ServerProcess:
 
 
 class Server(ServerProcess):
-    """`prefixgate serve` on 127.0.0.1 and a free port."""
+    """`prefixgate serve` on 127.0.0.1 and a free port; `env` adds settings (PREFIXGATE_...)."""
 
-    def __init__(self, url: str, log_dir: str, *, workers: int = 1) -> None:
+    def __init__(self, url: str, log_dir: str, *, workers: int = 1, env: dict[str, str] | None = None) -> None:
         port = free_port()
         cmd = [PREFIXGATE, "serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", url]
         cmd += ["--workers", str(workers)]
-        super().__init__(cmd, port, Path(log_dir) / f"server-{port}.log", health_path="/healthz", workers=workers)
+        log = Path(log_dir) / f"server-{port}.log"
+        super().__init__(cmd, port, log, health_path="/healthz", workers=workers, env=env)
         self.api = f"{self.base}/client/v4"
 
 

@@ -224,7 +224,7 @@ class Runner:
         self.wrk, self.args, self.run_no = wrk, args, 0
 
     def once(self, ph: Phase, seconds: int) -> WrkResult:
-        script, script_args = REPORT, ()
+        script, script_args = REPORT, tuple[str, ...]()
         if ph.create:
             self.run_no += 1
             kind, base, extra = ph.create

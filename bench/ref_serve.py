@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -38,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ap.error("select needs --db")
         prepare(args.db)
         os.environ[DB_ENV] = str(args.db)
-    uvicorn.run(APPS[args.app], factory=True, host="127.0.0.1", port=args.port, workers=args.workers, **UVICORN_OPTIONS)
+    options: dict[str, Any] = dict(UVICORN_OPTIONS)  # the same settings `prefixgate serve` uses
+    uvicorn.run(APPS[args.app], factory=True, host="127.0.0.1", port=args.port, workers=args.workers, **options)
     return 0
 
 

@@ -211,6 +211,38 @@ def test_covering_agrees_with_brute_force(space: Space) -> None:
     assert checked >= 50 and multiple >= 1
 
 
+def test_overlapping_delegations_agree_with_brute_force(space: Space) -> None:
+    """What revocation reads to know which other delegations still grant an address: every delegation of
+    the account that contains the network or lies inside it, at any nesting."""
+    rng = random.Random(SEED + 5)
+    delegated = [p for p in space.prefixes.values() if space.delegations_of(p.id)]
+    checked = wider = narrower = 0
+    with space.db.read() as uow:
+        for p in delegated:
+            mine = space.delegations_of(p.id)
+            nets = {
+                p.cidr,
+                *(subnet_in(rng, p.cidr, rng.randint(p.cidr.prefixlen, p.cidr.max_prefixlen)) for _ in range(4)),
+            }
+            for d in mine:
+                nets.add(d.cidr)
+                if d.cidr.prefixlen > p.cidr.prefixlen:
+                    nets.add(d.cidr.supernet())
+                if d.cidr.prefixlen < d.cidr.max_prefixlen:
+                    nets |= set(d.cidr.subnets())
+            for net in sorted(nets, key=lambda n: (int(n.network_address), n.prefixlen)):
+                for account in space.accounts:
+                    expected = sorted(
+                        (d for d in mine if d.delegated_account_id == account and d.cidr.overlaps(net)),
+                        key=lambda d: d.id,
+                    )
+                    assert uow.delegations.overlapping(p, account, net) == expected, (p.cidr, account, net)
+                    checked += bool(expected)
+                    wider += any(d.cidr.prefixlen < net.prefixlen for d in expected)
+                    narrower += any(d.cidr.prefixlen > net.prefixlen for d in expected)
+    assert checked >= 50 and wider >= 10 and narrower >= 10
+
+
 def test_ip_access_agrees_with_brute_force(space: Space) -> None:
     rng = random.Random(SEED + 4)
     probes = rng.sample(probe_addresses(space), 150) + [d.cidr.network_address for d in space.delegations[:60]]

@@ -78,6 +78,26 @@ def _by_object(
     return [(objects[i], tuple(sorted(ips[i], key=lambda ip: (ip.version, int(ip))))) for i in sorted(objects)]
 
 
+def _still_granted(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> Callable[[IPAddress], bool]:
+    """Whether another delegation to the same account still grants an address inside `delegation`.
+
+    Only the delegatee's delegations of the prefix that overlap the revoked one can: they are read in one
+    bounded query, and each address is then checked in memory with one set lookup per prefix length
+    among them, so the check costs the same per dependent however many depend on the delegation.
+    """
+    starts: dict[int, set[int]] = defaultdict(set)
+    for d in uow.delegations.overlapping(prefix, delegation.delegated_account_id, delegation.cidr):
+        if d.id != delegation.id:
+            starts[d.cidr.prefixlen].add(int(d.cidr.network_address))
+    bits = delegation.cidr.max_prefixlen
+
+    def granted(ip: IPAddress) -> bool:
+        x = int(ip)
+        return any((x >> (bits - length)) << (bits - length) in firsts for length, firsts in starts.items())
+
+    return granted
+
+
 def _delegation_reason(delegation: Delegation) -> str:
     return f"delegation {delegation.id} ({delegation.cidr}) from account {delegation.owner_account_id} was removed"
 
@@ -86,11 +106,8 @@ def _lost_with(uow: UnitOfWork, prefix: Prefix, delegation: Delegation) -> Calla
     """Whether the delegatee loses an address when `delegation` goes: no other delegation covers it (the
     delegatee never owns the prefix, so another delegation is the only other grant there can be)."""
 
-    def loses(ip: IPAddress) -> bool:
-        covering = uow.delegations.covering(prefix, delegation.delegated_account_id, ip)
-        return not any(d.delegation.id != delegation.id for d in covering)
-
-    return loses
+    granted = _still_granted(uow, prefix, delegation)
+    return lambda ip: not granted(ip)
 
 
 def _unbound_from(bindings_after: Sequence[Binding], service: Service) -> Callable[[IPAddress], bool]:

@@ -253,6 +253,30 @@ class SqlDelegationRepo:
         found.sort(key=lambda d: (-d.cidr.prefixlen, d.id))
         return [ReceivedDelegation(d, prefix.cidr) for d in found]
 
+    def overlapping(self, prefix: Prefix, account_id: str, net: IPNetwork) -> list[Delegation]:
+        """The account's delegations of `prefix` that overlap `net`, ordered by id.
+
+        Two CIDRs overlap only when one contains the other, so these are the delegations containing `net`
+        (each network from the prefix's length down to `net`'s probed by equality on the unique index, as
+        in `covering`) and those inside it (a range on (prefix_id, delegated_account_id, start_key)).
+        """
+        network = type(prefix.cidr)
+        around = [
+            str(network((int(net.network_address), length), strict=False))
+            for length in range(prefix.cidr.prefixlen, net.prefixlen + 1)
+        ]
+        key = range_key(net)
+        mine = (delegations.c.prefix_id == prefix.id, delegations.c.delegated_account_id == account_id)
+        containing = select(delegations).where(*mine, delegations.c.cidr.in_(around))
+        inside = select(delegations).where(
+            *mine,
+            delegations.c.family == key.family,
+            delegations.c.start_key >= key.start,
+            delegations.c.start_key <= key.end,
+        )
+        found = {r.id: _delegation(r) for q in (containing, inside) for r in self._c.execute(q)}
+        return [found[i] for i in sorted(found)]
+
 
 def _received(r: Any) -> ReceivedDelegation:
     return ReceivedDelegation(_delegation(r), ipaddress.ip_network(r.parent_cidr))
