@@ -62,14 +62,16 @@ def bg(reval_server: Server, reval_dns: LoopbackDns) -> Iterator[CdnStage]:
     re-validating server. Its hostnames are deleted afterwards, so later tests' intervals are not spent
     checking them."""
     world = make_world(reval_server)
-    stage = cdn_stage(world, reval_dns)
-    yield stage
-    for who in ("a", "b", "c"):
-        zone = stage.zone(who)["id"]
-        for h in assert_ok(stage.client(who).get(hostnames_url(zone), params={"per_page": 50})):
-            assert_ok(stage.client(who).delete(hostname_url(zone, h["id"])))
-    reval_dns.heal()
-    world.close()
+    try:
+        stage = cdn_stage(world, reval_dns)
+        yield stage
+        for who in ("a", "b", "c"):
+            zone = stage.zone(who)["id"]
+            for h in assert_ok(stage.client(who).get(hostnames_url(zone), params={"per_page": 50})):
+                assert_ok(stage.client(who).delete(hostname_url(zone, h["id"])))
+    finally:
+        reval_dns.heal()
+        world.close()
 
 
 def until(probe: Callable[[], T | None], timeout_s: float, what: str) -> T:

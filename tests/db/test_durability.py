@@ -65,7 +65,8 @@ class Ledger:
 
     @property
     def acked(self) -> int:
-        return sum(n for s, n in self.statuses.items() if s in OK)
+        with self.lock:  # the storm's threads add status codes meanwhile
+            return sum(n for s, n in self.statuses.items() if s in OK)
 
 
 @dataclass

@@ -185,6 +185,9 @@ class SqlHostnameRepo:
         self._write_ips(host)
 
     def delete(self, hostname_id: str) -> None:
+        # The hostname's row first, then its addresses: the order `replace` (a validation) takes them in,
+        # so a delete and a concurrent validation of one hostname queue instead of deadlocking.
+        self._c.execute(select(_H.id).where(_H.id == hostname_id).with_for_update())
         self._c.execute(delete(custom_hostname_ips).where(_IPS.hostname_id == hostname_id))
         self._c.execute(delete(custom_hostnames).where(_H.id == hostname_id))
 
