@@ -20,7 +20,7 @@ from .bootstrap import SchemaNotCurrent, open_database
 from .demo import load_demo
 from .domain.errors import DomainError
 from .metrics import MULTIPROC_ENV
-from .service import edge, identity, prefixes, tokens
+from .service import edge, identity, prefixes, sessions, tokens
 from .service.context import Actor, rfc3339
 from .service.records import account_record, member_record, prefix_record, resolution_record, token_record
 from .settings import Settings, SettingsError
@@ -184,6 +184,21 @@ def create_user(
             "operator": user.is_operator,
             "created_on": rfc3339(user.created_at),
         }
+
+    _run(act)
+
+
+@admin.command("set-password")
+def set_password(
+    email: Annotated[str, typer.Option()],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give a user a dashboard password, read from stdin (8 characters or more); ends their sessions."""
+    password = sys.stdin.readline().rstrip("\n")
+
+    def act() -> dict[str, Any]:
+        sessions.set_password(open_database(_settings(database_url)), Actor.cli(), email, password)
+        return {"email": email.strip().lower(), "password_set": True}
 
     _run(act)
 

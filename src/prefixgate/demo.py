@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
+
 from .domain.errors import Conflict
-from .service import identity, prefixes, tokens
+from .service import identity, prefixes, sessions, tokens
 from .service.context import Actor
 from .service.ports import Database
 
@@ -14,7 +16,7 @@ DEMO_PREFIX = "1.2.3.0/24"
 
 
 def load_demo(db: Database, *, base_url: str) -> str:
-    """Load the demo once (later runs reuse it) and return how to log in, with a fresh token."""
+    """Load the demo once (later runs reuse it) and return how to log in, with a fresh token and password."""
     cli = Actor.cli()
     with db.read() as uow:
         user = uow.users.by_email(DEMO_EMAIL)
@@ -29,6 +31,8 @@ def load_demo(db: Database, *, base_url: str) -> str:
         except Conflict:  # 1.2.3.0/24 already onboarded by some other account in this database
             pass
     _, value = tokens.create_token(db, cli, "demo", user=user)
+    password = secrets.token_urlsafe(12)  # a new one on every run: only this run's output knows it
+    sessions.set_password(db, cli, DEMO_EMAIL, password)
     with db.read() as uow:
         accounts = uow.members.for_user(user.id)
         names = {m.account_id: (acct.name if (acct := uow.accounts.get(m.account_id)) else "?") for m in accounts}
@@ -37,6 +41,7 @@ def load_demo(db: Database, *, base_url: str) -> str:
         f"  user:       {DEMO_EMAIL} (operator; member of Account A and Account B)",
         *(f"  account:    {name}  id={aid}" for aid, name in sorted(names.items(), key=lambda kv: kv[1])),
         f"  prefix:     {DEMO_PREFIX} in Account A, approved",
+        f"  dashboard:  {base_url.removesuffix('/client/v4')}/  (email {DEMO_EMAIL}, password {password})",
         f"  API token:  {value}",
     ]
     if api_key:

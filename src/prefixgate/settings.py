@@ -67,6 +67,12 @@ class Settings:
     validation_http_port: int = 80
     # Seconds between background re-validations of each custom hostname (0 turns them off).
     revalidate_interval_s: float = 300.0
+    # Dashboard: an idle session ends after session_idle_s; after login_max_failures failed logins
+    # (per email, and per client address) within login_window_s, logins answer 429 for login_cooldown_s.
+    session_idle_s: float = 12 * 3600.0
+    login_max_failures: int = 5
+    login_window_s: float = 900.0
+    login_cooldown_s: float = 300.0
 
     @property
     def allow_non_global_http(self) -> bool:
@@ -117,6 +123,14 @@ class Settings:
             s = replace(s, validation_http_port=_number("VALIDATION_HTTP_PORT", v, int, "a port number"))
         if (v := get("REVALIDATE_INTERVAL_S")) is not None:
             s = replace(s, revalidate_interval_s=_number("REVALIDATE_INTERVAL_S", v, float, "a number of seconds"))
+        if (v := get("SESSION_IDLE_S")) is not None:
+            s = replace(s, session_idle_s=_number("SESSION_IDLE_S", v, float, "a number of seconds"))
+        if (v := get("LOGIN_MAX_FAILURES")) is not None:
+            s = replace(s, login_max_failures=_number("LOGIN_MAX_FAILURES", v, int, "a whole number"))
+        if (v := get("LOGIN_WINDOW_S")) is not None:
+            s = replace(s, login_window_s=_number("LOGIN_WINDOW_S", v, float, "a number of seconds"))
+        if (v := get("LOGIN_COOLDOWN_S")) is not None:
+            s = replace(s, login_cooldown_s=_number("LOGIN_COOLDOWN_S", v, float, "a number of seconds"))
         s.check()
         return s
 
@@ -140,6 +154,14 @@ class Settings:
                 f"not {self.revalidate_interval_s}"
             )
 
+        if not 60 <= self.session_idle_s <= 30 * 86400:
+            raise SettingsError(f"PREFIXGATE_SESSION_IDLE_S must be 60 to 2592000 seconds, not {self.session_idle_s}")
+        if not 1 <= self.login_max_failures <= 1000:
+            raise SettingsError(f"PREFIXGATE_LOGIN_MAX_FAILURES must be 1 to 1000, not {self.login_max_failures}")
+        for name, value in (("LOGIN_WINDOW_S", self.login_window_s), ("LOGIN_COOLDOWN_S", self.login_cooldown_s)):
+            if not 1 <= value <= 86400:
+                raise SettingsError(f"PREFIXGATE_{name} must be 1 to 86400 seconds, not {value}")
+
     def to_env(self) -> dict[str, str]:
         """These settings as PREFIXGATE_* variables: `from_env` of them gives these settings back.
         `serve` hands them to its worker processes, CLI overrides included."""
@@ -157,6 +179,10 @@ class Settings:
             "DNS_TIMEOUT_S": repr(self.dns_timeout_s),
             "VALIDATION_HTTP_PORT": self.validation_http_port,
             "REVALIDATE_INTERVAL_S": repr(self.revalidate_interval_s),
+            "SESSION_IDLE_S": repr(self.session_idle_s),
+            "LOGIN_MAX_FAILURES": self.login_max_failures,
+            "LOGIN_WINDOW_S": repr(self.login_window_s),
+            "LOGIN_COOLDOWN_S": repr(self.login_cooldown_s),
         }
         return {f"PREFIXGATE_{name}": str(value) for name, value in values.items()}
 

@@ -19,6 +19,7 @@ from ..revalidator import Revalidator
 from ..service.auth import Authenticator
 from ..service.ports import HostnameInspector
 from ..settings import Settings
+from ..web import install_web
 from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
@@ -97,6 +98,7 @@ def create_app(
     ):
         app.router.routes.extend(module.router.routes)
     install_docs(app, API_PREFIX)
+    install_web(app)
     templates = route_templates([("", app.routes)])
     _document_auth(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -17,10 +17,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..adapters.db.uow import DatabaseUnavailable
 from ..domain.codes import Code
-from ..domain.errors import AccessDenied, Conflict, DomainError, InvalidInput, NotFound, Unauthenticated
+from ..domain.errors import (
+    AccessDenied,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
 from ..metrics import count_error
 
-__all__ = ["STATUS_BY_ERROR", "error_response", "install_error_handlers"]
+__all__ = ["STATUS_BY_ERROR", "error_response", "install_error_handlers", "status_of"]
 
 log = logging.getLogger("prefixgate.api")
 
@@ -31,6 +39,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     AccessDenied: 403,
     NotFound: 404,
     Conflict: 409,
+    RateLimited: 429,
     DomainError: 400,
 }
 
@@ -48,7 +57,7 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _status_of(exc: DomainError) -> int:
+def status_of(exc: DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
@@ -57,8 +66,10 @@ def _status_of(exc: DomainError) -> int:
 
 async def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    status = _status_of(exc)
+    status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return error_response(status, exc.code, exc.message, headers, exc.details)
 
 

@@ -65,5 +65,6 @@ class Code(IntEnum):
     FORBIDDEN = 9109  # Cloudflare uses 9109 for a bad token and for a missing permission
     AUTHENTICATION_ERROR = 10000
     EDGE_IPS_NOT_AUTHORIZED = 11019  # Cloudflare's own code for edge IPs the account may not use
+    RATE_LIMITED = 10429  # too many failed logins: wait for the cool-down
     SERVICE_UNAVAILABLE = 10503
     INTERNAL_ERROR = 10500

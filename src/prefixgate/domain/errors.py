@@ -8,6 +8,7 @@ __all__ = [
     "DomainError",
     "InvalidInput",
     "NotFound",
+    "RateLimited",
     "Unauthenticated",
 ]
 
@@ -56,3 +57,13 @@ class AccessDenied(DomainError):
     """The caller is known but lacks the permission (HTTP 403)."""
 
     code = 9109
+
+
+class RateLimited(DomainError):
+    """Too many attempts in a short time; the caller must wait `retry_after_s` seconds (HTTP 429)."""
+
+    code = 10429
+
+    def __init__(self, message: str, *, retry_after_s: int, code: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s

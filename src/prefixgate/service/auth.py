@@ -15,7 +15,7 @@ from .context import Actor, utcnow
 from .credentials import digest, same_digest
 from .ports import Database, UnitOfWork
 
-__all__ = ["Authenticator", "Credential"]
+__all__ = ["Authenticator", "Credential", "grants_of"]
 
 # Recording last use on every request would turn every read into a write; a minute is precise enough.
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -119,7 +119,7 @@ def _resolve(db: Database, credential: Credential, ip: str | None) -> tuple[Acto
     )
 
 
-def _grants(uow: UnitOfWork, user: User) -> dict[str, frozenset[Permission]]:
+def grants_of(uow: UnitOfWork, user: User) -> dict[str, frozenset[Permission]]:
     return {m.account_id: permissions_of(m.role_ids) for m in uow.members.for_user(user.id)}
 
 
@@ -136,7 +136,7 @@ def _by_token(db: Database, value: str, ip: str | None) -> tuple[Actor, _Identit
         user = uow.users.get(token.user_id)
         if user is None:
             raise invalid
-        identity = _Identity(user, _grants(uow, user), token.id, token.not_before, token.expires_on)
+        identity = _Identity(user, grants_of(uow, user), token.id, token.not_before, token.expires_on)
     if not identity.in_force(now):
         raise invalid
     if token.last_used_on is None or now - token.last_used_on >= _TOUCH_EVERY:
@@ -157,5 +157,5 @@ def _by_key(db: Database, email: str, api_key: str, ip: str | None) -> tuple[Act
         user = uow.users.by_email(email.strip().lower())
         if user is None or not same_digest(api_key, uow.users.api_key_hash(user.id)):
             raise invalid
-        identity = _Identity(user, _grants(uow, user), None, None, None)
+        identity = _Identity(user, grants_of(uow, user), None, None, None)
     return identity.actor(ip), identity

@@ -15,6 +15,7 @@ from .ports import Database, UnitOfWork
 from .records import member_record
 
 __all__ = [
+    "accounts_of",
     "add_member",
     "create_account",
     "create_user",
@@ -116,6 +117,15 @@ def list_accounts(db: Database, actor: Actor, page: PageRequest) -> Page[Account
         return Page([], 0, page)
     with db.read() as uow:
         return uow.accounts.list_for_user(actor.user.id, page)
+
+
+def accounts_of(db: Database, actor: Actor) -> list[Account]:
+    """Every account the caller belongs to, oldest first (the dashboard's account switcher)."""
+    if actor.user is None:
+        return []
+    with db.read() as uow:
+        found = [a for m in uow.members.for_user(actor.user.id) if (a := uow.accounts.get(m.account_id)) is not None]
+    return sorted(found, key=lambda a: (a.created_at, a.id))
 
 
 def get_account(db: Database, actor: Actor, account_id: str) -> Account:

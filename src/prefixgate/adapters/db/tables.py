@@ -41,6 +41,7 @@ __all__ = [
     "custom_hostnames",
     "delegations",
     "fallback_origins",
+    "login_failures",
     "memberships",
     "metadata",
     "prefixes",
@@ -48,6 +49,7 @@ __all__ = [
     "spectrum_app_ips",
     "spectrum_apps",
     "users",
+    "web_sessions",
     "zones",
 ]
 
@@ -402,4 +404,29 @@ address_map_memberships = Table(
     Column("can_delete", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_address_map_memberships_zone", "zone_id"),
+)
+
+
+# Dashboard sessions: the digest of the cookie's random value is the key; the value itself is never stored.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    _id("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Index("ix_web_sessions_user", "user_id"),
+    Index("ix_web_sessions_expires", "expires_at"),
+)
+
+# Failed dashboard logins, per key ("email:<address>" or "ip:<address>"), shared by every worker.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(320), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
 )

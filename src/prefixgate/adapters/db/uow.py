@@ -18,6 +18,7 @@ from .repos.hostnames import SqlFallbackOriginRepo, SqlHostnameRepo
 from .repos.identity import SqlAccountRepo, SqlMembershipRepo, SqlTokenRepo, SqlUserRepo
 from .repos.spectrum import SqlSpectrumRepo
 from .repos.stats import SqlStatsRepo
+from .repos.web import SqlLoginFailureRepo, SqlSessionRepo
 from .repos.zones import SqlBindingRepo, SqlZoneRepo
 from .sqlite_writer import DatabaseUnavailable, SqliteWriter, WriteTurn
 
@@ -56,6 +57,8 @@ class SqlUnitOfWork:
         self.fallback_origins = SqlFallbackOriginRepo(conn)
         self.address_maps = SqlAddressMapRepo(conn, postgres=postgres)
         self.stats = SqlStatsRepo(conn)
+        self.sessions = SqlSessionRepo(conn)
+        self.login_failures = SqlLoginFailureRepo(conn, postgres=postgres)
 
     @property
     def committed(self) -> bool:

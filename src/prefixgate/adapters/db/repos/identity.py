@@ -79,6 +79,13 @@ class SqlUserRepo:
         value = self._c.execute(select(users.c.api_key_hash).where(users.c.id == user_id)).scalar()
         return str(value) if value is not None else None
 
+    def password_hash(self, user_id: str) -> str | None:
+        value = self._c.execute(select(users.c.password_hash).where(users.c.id == user_id)).scalar()
+        return str(value) if value is not None else None
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self._c.execute(update(users).where(users.c.id == user_id).values(password_hash=password_hash))
+
 
 class SqlAccountRepo:
     def __init__(self, conn: Connection) -> None:
