@@ -12,3 +12,13 @@ if [[ ! -x /usr/bin/chromium ]]; then
       "the browser tests are skipped, and fail under CI=true" >&2
   fi
 fi
+
+# axe-core (from npm) for the dashboard's accessibility checks: the browser tests inject it into each page.
+axe_dir=.cache/axe-core
+if [[ ! -f $axe_dir/node_modules/axe-core/axe.min.js ]]; then
+  if command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix "$axe_dir" axe-core@4.14.1 >/dev/null; then
+    echo "scripts/test: installed axe-core" >&2
+  else
+    echo "scripts/test: axe-core could not be installed with npm; the accessibility checks fail under CI=true" >&2
+  fi
+fi
