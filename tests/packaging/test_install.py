@@ -4,7 +4,7 @@ A copy of the project is built into a wheel by pip, with the backend pyproject.t
 (`--no-build-isolation` uses this environment's setuptools, so the build needs no network), and
 the build must print no deprecation warning. The wheel is then installed into a folder of its own,
 and `prefixgate migrate` and `prefixgate serve` run from that install: the API docs and every asset
-they name must be served, so nothing depends on files that only the source tree has.
+they name must be served, and so must the dashboard's pages and static files, so nothing depends on files that only the source tree has.
 """
 
 from __future__ import annotations
@@ -103,5 +103,10 @@ def test_installed_wheel_serves_the_docs_and_their_assets(
                 got = httpx.get(f"{server.base}{asset}", timeout=30)
                 assert got.status_code == 200 and len(got.content) > 1000, (asset, got.status_code)
         assert httpx.get(f"{server.api}/openapi.json", timeout=30).json()["info"]["title"] == "prefixgate"
+        login = httpx.get(f"{server.base}/login", timeout=30)  # the dashboard's templates came with the wheel
+        assert login.status_code == 200 and "<h1>Sign in</h1>" in login.text, login.text[:500]
+        for asset in (u for u in asset_urls(login.text) if u.startswith("/static/")):
+            got = httpx.get(f"{server.base}{asset}", timeout=30)
+            assert got.status_code == 200 and len(got.content) > 200, (asset, got.status_code)
     finally:
         server.stop()
