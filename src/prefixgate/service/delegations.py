@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..domain.codes import Code
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import Delegation, IpAccess, Page, PageRequest, Prefix, ReceivedDelegation
@@ -14,10 +12,11 @@ from . import revocation
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import delegation_record
-from .revocation import AffectedApp, AffectedHostname, AffectedMap
+from .revocation import Impact
 from .usability import account_ip_access
 
 __all__ = [
+    "DelegationImpact",
     "create_delegation",
     "delegation_impact",
     "delete_delegation",
@@ -96,13 +95,7 @@ def _owned_delegation(
     return prefix, delegation
 
 
-@dataclass(frozen=True, slots=True)
-class DelegationImpact:
-    """What deleting a delegation would take away from the delegatee."""
-
-    apps: list[AffectedApp]
-    hostnames: list[AffectedHostname]
-    maps: list[AffectedMap]
+DelegationImpact = Impact  # what deleting a delegation would take away from the delegatee
 
 
 def delegation_impact(
