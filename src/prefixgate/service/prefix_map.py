@@ -41,6 +41,7 @@ class Key:
 
     css: str
     label: str
+    symbol: str = ""  # the letter a mark draws on its cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,8 @@ class PrefixMap:
 
 
 MARK_KEYS = (
-    Key("mark-spectrum", "S: a Spectrum app listens on the address"),
-    Key("mark-hostname", "H: an active custom hostname was validated on the address"),
+    Key("mark-spectrum", "A Spectrum app listens on the address", "S"),
+    Key("mark-hostname", "An active custom hostname was validated on the address", "H"),
 )
 
 
