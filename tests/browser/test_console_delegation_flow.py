@@ -75,7 +75,7 @@ def docs_flow(page: Page, console: Console, o: Owners, request: pytest.FixtureRe
 
     page.get_by_role("button", name="Add Delegation", exact=True).click()
     picker = page.get_by_label("Account to delegate to")
-    expect(picker).to_be_visible()
+    expect(picker).to_be_focused()  # autofocus: plain HTML, with JavaScript or without
     assert picker.locator("option").all_inner_texts() == [o.b_name]  # B, and only B: never A itself
     expect(page.get_by_label("CIDR")).to_have_value("1.2.3.0/24")
     expect(page.get_by_label("CIDR")).not_to_be_editable()
@@ -123,7 +123,7 @@ def test_saving_a_delegation_that_already_exists_shows_the_409_on_the_page(
     first, second = context.new_page(), context.new_page()
     sign_in(first, console, o.person)
     for tab in (first, second):  # two tabs with the form open
-        tab.goto(f"{console.base}{edit_path(o)}?add=1#add-delegation")
+        tab.goto(f"{console.base}{edit_path(o)}?add=1")
         expect(tab.get_by_label("Account to delegate to")).to_be_visible()
     first.get_by_role("button", name="Save", exact=True).click()
     expect(first.get_by_role("status")).to_have_text("The delegation was added.")
@@ -133,6 +133,7 @@ def test_saving_a_delegation_that_already_exists_shows_the_409_on_the_page(
     assert answer.value.status == 409
     alert = second.get_by_role("alert")
     expect(alert).to_contain_text(f"{o.cidr} is already delegated to account {o.b}")
+    expect(alert).to_be_focused()  # and scrolled to, next to the form it is about
     expect(second.get_by_role("heading", level=1)).to_have_text("Edit IP Prefixes")
     expect(second.get_by_label("Account to delegate to")).to_be_visible()  # the form is still there
     assert "Traceback" not in second.content()
@@ -278,4 +279,22 @@ def test_the_description_is_saved_and_a_too_long_one_is_refused_on_the_page(
         assert api.get(f"/accounts/{o.a}/addressing/prefixes/{o.prefix_id}").json()["result"]["description"] == (
             "Edge of the lab"
         )
+    context.close()
+
+
+def test_add_delegation_works_from_the_keyboard(chromium: Browser, console: Console) -> None:
+    o = owners(console, unique_v4_prefix())
+    context = new_context(chromium)
+    page = context.new_page()
+    sign_in(page, console, o.person)
+    page.goto(console.base + edit_path(o))
+    page.get_by_role("button", name="Add Delegation", exact=True).focus()
+    page.keyboard.press("Space")
+    picker = page.get_by_label("Account to delegate to")
+    expect(picker).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Save", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("The delegation was added.")
+    assert [d["cidr"] for d in api_delegations(console, o)] == [o.cidr]
     context.close()

@@ -18,6 +18,7 @@ from .usability import account_ip_access
 __all__ = [
     "DelegationImpact",
     "create_delegation",
+    "delegate_whole_prefix",
     "delegation_impact",
     "delete_delegation",
     "ip_access",
@@ -73,6 +74,23 @@ def create_delegation(
         )
         uow.commit()
     return delegation
+
+
+def delegate_whole_prefix(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, delegated_account_id: str
+) -> Delegation:
+    """The dashboard's delegation: always the entire prefix, its CIDR read here (less than the entire
+    prefix needs the API's create_delegation). A prefix's CIDR never changes, so reading it first is safe.
+
+    Raises:
+        As create_delegation.
+    """
+    actor.require(account_id, Permission.ADDRESSING_WRITE)
+    with db.read() as uow:
+        prefix = uow.prefixes.get(account_id, prefix_id)
+    if prefix is None:
+        raise NotFound("prefix not found", code=Code.NOT_FOUND)
+    return create_delegation(db, actor, account_id, prefix.id, str(prefix.cidr), delegated_account_id)
 
 
 def list_delegations(

@@ -1,7 +1,7 @@
 """Edit IP Prefixes: a prefix's description, map, bindings and delegations, and Add Delegation.
 
-The dashboard delegates only a whole prefix: the CIDR posted to the service is always the prefix's own,
-read on the server, whatever the form holds.
+The dashboard delegates only a whole prefix (delegations.delegate_whole_prefix): the CIDR is the prefix's
+own, read on the server; a posted one is ignored.
 """
 
 from __future__ import annotations
@@ -75,11 +75,8 @@ def save_description(request: Request, db: WebDb, posted: CheckedForm, account_i
 
 @router.post(_PREFIX + "/delegations")
 def add_delegation(request: Request, db: WebDb, posted: CheckedForm, account_id: str, prefix_id: str) -> Response:
-    prefix = prefixes.get_prefix(db, posted.actor, account_id, prefix_id)
     try:
-        delegations.create_delegation(
-            db, posted.actor, account_id, prefix.id, str(prefix.cidr), posted.form["delegated_account_id"]
-        )
+        delegations.delegate_whole_prefix(db, posted.actor, account_id, prefix_id, posted.form["delegated_account_id"])
     except (Conflict, InvalidInput) as exc:
         return _edit_page(
             request,
