@@ -8,12 +8,20 @@ from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import Prefix
 from ..domain.net import parse_cidr
 from ..domain.roles import Permission
+from . import revocation
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import binding_record
-from .revocation import binding_hostname_impact, binding_impact, enforce
+from .revocation import Impact, enforce
 
-__all__ = ["create_binding", "delete_binding", "get_binding", "list_bindings", "list_services"]
+__all__ = [
+    "binding_impact",
+    "create_binding",
+    "delete_binding",
+    "get_binding",
+    "list_bindings",
+    "list_services",
+]
 
 
 def list_services(actor: Actor, account_id: str) -> tuple[Service, ...]:
@@ -81,11 +89,11 @@ def create_binding(
         enforce(
             uow,
             actor,
-            binding_impact(uow, net, after, change),
+            revocation.binding_impact(uow, net, after, change),
             force=force,
             change=change,
             owner_account_id=account_id,
-            hostnames=binding_hostname_impact(uow, net, after, change),
+            hostnames=revocation.binding_hostname_impact(uow, net, after, change),
         )
         uow.bindings.add(binding)
         record(
@@ -103,6 +111,36 @@ def create_binding(
     return binding
 
 
+def _removal(uow: UnitOfWork, prefix: Prefix, binding_id: str) -> tuple[Binding, Impact, str]:
+    """The binding, what removing it would affect, and the change as the refusal names it."""
+    existing = uow.bindings.for_prefix(prefix.id)
+    binding = next((b for b in existing if b.id == binding_id), None)
+    if binding is None:
+        raise NotFound("binding not found", code=Code.NOT_FOUND)
+    remaining = [b for b in existing if b.id != binding.id]
+    change = f"deleting binding {binding.id} ({binding.cidr} to {binding.service.name})"
+    impact = Impact(
+        apps=revocation.binding_impact(uow, binding.cidr, remaining, change),
+        hostnames=revocation.binding_hostname_impact(uow, binding.cidr, remaining, change),
+        maps=[],  # a map IP needs access to its address, not a service
+    )
+    return binding, impact, change
+
+
+def binding_impact(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, binding_id: str
+) -> tuple[Binding, Impact]:
+    """What deleting the binding would affect (apps losing Spectrum, hostnames losing CDN), changing nothing.
+
+    Raises:
+        NotFound: not this account's prefix or binding.
+    """
+    actor.require(account_id, Permission.ADDRESSING_READ)
+    with db.read() as uow:
+        binding, impact, _ = _removal(uow, _prefix(uow, account_id, prefix_id), binding_id)
+    return binding, impact
+
+
 def delete_binding(
     db: Database, actor: Actor, account_id: str, prefix_id: str, binding_id: str, *, force: bool = False
 ) -> Binding:
@@ -111,20 +149,15 @@ def delete_binding(
     with db.write() as uow:
         prefix = _prefix(uow, account_id, prefix_id, for_update=True)
         uow.spectrum.lock_claims()
-        existing = uow.bindings.for_prefix(prefix.id)
-        binding = next((b for b in existing if b.id == binding_id), None)
-        if binding is None:
-            raise NotFound("binding not found", code=Code.NOT_FOUND)
-        remaining = [b for b in existing if b.id != binding.id]
-        change = f"deleting binding {binding.id} ({binding.cidr} to {binding.service.name})"
+        binding, impact, change = _removal(uow, prefix, binding_id)
         enforce(
             uow,
             actor,
-            binding_impact(uow, binding.cidr, remaining, change),
+            impact.apps,
             force=force,
             change=change,
             owner_account_id=account_id,
-            hostnames=binding_hostname_impact(uow, binding.cidr, remaining, change),
+            hostnames=impact.hostnames,
         )
         uow.bindings.delete(binding.id)
         record(

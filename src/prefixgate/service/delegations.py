@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..domain.codes import Code
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import Delegation, IpAccess, Page, PageRequest, Prefix, ReceivedDelegation
@@ -14,11 +12,13 @@ from . import revocation
 from .context import Actor, new_id, record, utcnow
 from .ports import Database, UnitOfWork
 from .records import delegation_record
-from .revocation import AffectedApp, AffectedHostname, AffectedMap
+from .revocation import Impact
 from .usability import account_ip_access
 
 __all__ = [
+    "DelegationImpact",
     "create_delegation",
+    "delegate_whole_prefix",
     "delegation_impact",
     "delete_delegation",
     "ip_access",
@@ -76,6 +76,23 @@ def create_delegation(
     return delegation
 
 
+def delegate_whole_prefix(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, delegated_account_id: str
+) -> Delegation:
+    """The dashboard's delegation: always the entire prefix, its CIDR read here (less than the entire
+    prefix needs the API's create_delegation). A prefix's CIDR never changes, so reading it first is safe.
+
+    Raises:
+        As create_delegation.
+    """
+    actor.require(account_id, Permission.ADDRESSING_WRITE)
+    with db.read() as uow:
+        prefix = uow.prefixes.get(account_id, prefix_id)
+    if prefix is None:
+        raise NotFound("prefix not found", code=Code.NOT_FOUND)
+    return create_delegation(db, actor, account_id, prefix.id, str(prefix.cidr), delegated_account_id)
+
+
 def list_delegations(
     db: Database, actor: Actor, account_id: str, prefix_id: str, page: PageRequest
 ) -> Page[Delegation]:
@@ -96,13 +113,7 @@ def _owned_delegation(
     return prefix, delegation
 
 
-@dataclass(frozen=True, slots=True)
-class DelegationImpact:
-    """What deleting a delegation would take away from the delegatee."""
-
-    apps: list[AffectedApp]
-    hostnames: list[AffectedHostname]
-    maps: list[AffectedMap]
+DelegationImpact = Impact  # what deleting a delegation would take away from the delegatee
 
 
 def delegation_impact(

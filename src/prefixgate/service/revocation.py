@@ -31,6 +31,7 @@ __all__ = [
     "AffectedApp",
     "AffectedHostname",
     "AffectedMap",
+    "Impact",
     "binding_hostname_impact",
     "binding_impact",
     "delegation_hostname_impact",
@@ -201,6 +202,19 @@ def prefix_map_impact(uow: UnitOfWork, prefix: Prefix) -> list[AffectedMap]:
     """Every map IP inside the prefix, on anyone's map."""
     reason = f"prefix {prefix.cidr} was deleted"
     return _group_map_ips(uow.address_maps.ips_in_range(prefix.cidr, account_id=None), lambda _: True, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    """What a change that takes addresses away would affect: the apps it would block, the hostnames it
+    would send back to pending and the map IPs it would take off their maps."""
+
+    apps: list[AffectedApp]
+    hostnames: list[AffectedHostname]
+    maps: list[AffectedMap]
+
+    def __bool__(self) -> bool:
+        return bool(self.apps or self.hostnames or self.maps)
 
 
 def _dependents(

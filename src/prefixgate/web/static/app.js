@@ -5,6 +5,15 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
     select.addEventListener("change", () => select.form.requestSubmit());
   }
+  // Links that look and announce themselves as buttons (Add Delegation) also answer the space bar.
+  for (const link of document.querySelectorAll("a[role=button]")) {
+    link.addEventListener("keydown", (event) => {
+      if (event.key === " ") {
+        event.preventDefault();
+        link.click();
+      }
+    });
+  }
   // Buttons that ask before a destructive post: data-confirm holds the question.
   for (const button of document.querySelectorAll("button[data-confirm]")) {
     button.addEventListener("click", (event) => {
