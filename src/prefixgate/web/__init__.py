@@ -11,12 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..api.routing import API_PREFIX
 from .render import page
-from .routes import auth, home
+from .routes import auth, custom_hostnames, home, spectrum, zones
 from .security import SecurityHeaders
 
 __all__ = ["install_web"]
 
-PAGES = (auth, home)
+PAGES = (auth, home, zones, spectrum, custom_hostnames)
 
 
 def install_web(app: FastAPI) -> None:
