@@ -4,7 +4,8 @@ A copy of the project is built into a wheel by pip, with the backend pyproject.t
 (`--no-build-isolation` uses this environment's setuptools, so the build needs no network), and
 the build must print no deprecation warning. The wheel is then installed into a folder of its own,
 and `prefixgate migrate` and `prefixgate serve` run from that install: the API docs and every asset
-they name must be served, and so must the dashboard's pages and static files, so nothing depends on files that only the source tree has.
+they name must be served, and so must the dashboard's pages and static files, so nothing depends on
+files that only the source tree has.
 """
 
 from __future__ import annotations

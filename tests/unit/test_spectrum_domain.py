@@ -19,11 +19,13 @@ from prefixgate.domain.errors import Conflict, InvalidInput
 from prefixgate.domain.model import Access, IpAccess, Prefix
 from prefixgate.domain.spectrum import (
     MAX_STATIC_IPS,
+    PROXY_PROTOCOLS,
     EdgeIps,
     OriginDns,
     PortRange,
     Protocol,
     SpectrumApp,
+    check_option,
     edge_ip_problem,
     parse_origin_direct,
     parse_origin_port,
@@ -117,6 +119,12 @@ def test_parse_origin_direct() -> None:
         ["tcp://192.0.2.1:22 "],
     ):
         refused(Code.INVALID_ORIGIN, parse_origin_direct, bad, tcp)
+
+
+def test_check_option_accepts_only_the_listed_values() -> None:
+    assert check_option("proxy_protocol", "v2", PROXY_PROTOCOLS) == "v2"
+    message = refused(Code.INVALID_FIELD, check_option, "proxy_protocol", "v3", PROXY_PROTOCOLS)
+    assert message == "proxy_protocol must be one of off, v1, v2, simple, not 'v3'"
 
 
 def test_parse_static_ips() -> None:

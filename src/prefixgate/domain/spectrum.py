@@ -14,12 +14,17 @@ from .model import IpAccess
 from .net import IPAddress, parse_ip
 
 __all__ = [
+    "CONNECTIVITIES",
+    "PROXY_PROTOCOLS",
+    "TLS_MODES",
+    "TRAFFIC_TYPES",
     "EdgeIps",
     "OriginDns",
     "PortRange",
     "Protocol",
     "Resolution",
     "SpectrumApp",
+    "check_option",
     "edge_ip_problem",
     "parse_origin_direct",
     "parse_origin_port",
@@ -29,6 +34,10 @@ __all__ = [
 ]
 
 TRANSPORTS = ("tcp", "udp")
+TRAFFIC_TYPES = ("direct", "http", "https")
+PROXY_PROTOCOLS = ("off", "v1", "v2", "simple")
+TLS_MODES = ("off", "flexible", "full", "strict")
+CONNECTIVITIES = ("all", "ipv4", "ipv6")
 MAX_STATIC_IPS = 16
 _PORTS = re.compile(r"(0|[1-9][0-9]{0,4})(?:-(0|[1-9][0-9]{0,4}))?")  # canonical: no leading zeros
 
@@ -87,6 +96,17 @@ def parse_protocol(text: str) -> Protocol:
             code=Code.INVALID_PROTOCOL,
         )
     return Protocol(transport, _ports(ports, "protocol", Code.INVALID_PROTOCOL))
+
+
+def check_option(what: str, value: str, allowed: tuple[str, ...]) -> str:
+    """Return `value` if it is one of `allowed` (e.g. proxy_protocol among PROXY_PROTOCOLS).
+
+    Raises:
+        InvalidInput: any other value, quoted.
+    """
+    if value not in allowed:
+        raise InvalidInput(f"{what} must be one of {', '.join(allowed)}, not {value!r}", code=Code.INVALID_FIELD)
+    return value
 
 
 def parse_origin_port(value: int | str, protocol: Protocol) -> PortRange:

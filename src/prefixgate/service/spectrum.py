@@ -13,11 +13,16 @@ from ..domain.model import Page, PageRequest, Zone
 from ..domain.net import IPAddress
 from ..domain.roles import Permission
 from ..domain.spectrum import (
+    CONNECTIVITIES,
+    PROXY_PROTOCOLS,
+    TLS_MODES,
+    TRAFFIC_TYPES,
     EdgeIps,
     OriginDns,
     PortRange,
     Protocol,
     SpectrumApp,
+    check_option,
     parse_origin_direct,
     parse_origin_port,
     parse_protocol,
@@ -65,7 +70,7 @@ def _edge_ips(spec: AppInput) -> EdgeIps:
         raise InvalidInput("dynamic edge_ips require dns.type CNAME", code=Code.INVALID_EDGE_IPS)
     if spec.edge_ips:
         raise InvalidInput("edge_ips.ips goes only with type static", code=Code.INVALID_EDGE_IPS)
-    return EdgeIps("dynamic", spec.edge_connectivity or "all")
+    return EdgeIps("dynamic", check_option("edge_ips.connectivity", spec.edge_connectivity or "all", CONNECTIVITIES))
 
 
 def _origin(spec: AppInput, protocol: Protocol) -> tuple[tuple[str, ...], OriginDns | None, PortRange | None]:
@@ -93,6 +98,11 @@ def _origin(spec: AppInput, protocol: Protocol) -> tuple[tuple[str, ...], Origin
 
 def _build(zone: Zone, spec: AppInput, *, app_id: str, created_on: datetime | None = None) -> SpectrumApp:
     protocol = parse_protocol(spec.protocol)
+    # The API's schema allows only these values already; forms and other entrypoints are checked here.
+    check_option("traffic_type", spec.traffic_type, TRAFFIC_TYPES)
+    check_option("proxy_protocol", spec.proxy_protocol, PROXY_PROTOCOLS)
+    if spec.tls is not None:
+        check_option("tls", spec.tls, TLS_MODES)
     dns_name = parse_hostname(spec.dns_name, what="dns.name", allow_wildcard=True)
     if not is_within(dns_name.removeprefix("*."), zone.name):
         raise InvalidInput(f"dns.name {dns_name} is not in zone {zone.name}", code=Code.INVALID_FIELD)

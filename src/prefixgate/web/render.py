@@ -30,6 +30,7 @@ NOTICES = {
     "hostname-created": "The custom hostname was created.",
     "hostname-deleted": "The custom hostname was deleted.",
     "hostname-validated": "The custom hostname was checked again.",
+    "fallback-origin-saved": "The fallback origin was saved.",
 }
 
 
