@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
-__all__ = ["ARGS", "CHROMIUM", "launched_chromium", "require_chromium"]
+__all__ = ["ARGS", "CHROMIUM", "launched_chromium", "playwright_driver", "require_chromium"]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -32,12 +32,17 @@ def require_chromium() -> None:
         pytest.skip(message)
 
 
-def launched_chromium(extra_args: list[str] | None = None) -> Iterator[Browser]:
-    """A started headless Chromium, closed when the generator is."""
+def playwright_driver() -> Iterator[Playwright]:
+    """Playwright's driver, started once per test process: its sync API allows one at a time."""
     require_chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *(extra_args or [])])
-        try:
-            yield browser
-        finally:
-            browser.close()
+        yield playwright
+
+
+def launched_chromium(playwright: Playwright, extra_args: list[str] | None = None) -> Iterator[Browser]:
+    """A started headless Chromium, closed when the generator is."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *(extra_args or [])])
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,9 +110,14 @@ def console_server(url: str, workdir: Path, *, env: dict[str, str] | None = None
         db.dispose()
 
 
+_WITHOUT_JAVASCRIPT: weakref.WeakSet[BrowserContext] = weakref.WeakSet()
+
+
 def new_context(browser: Browser, *, javascript: bool = True) -> BrowserContext:
     context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
+    if not javascript:
+        _WITHOUT_JAVASCRIPT.add(context)
     return context
 
 
@@ -140,6 +146,9 @@ def shot(page: Page, request: pytest.FixtureRequest, step: str) -> Path:
 
 def accessibility_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the current page (WCAG 2 A and AA rules)."""
+    # axe-core runs in the page and needs its timers: in a context without JavaScript it would never
+    # finish. The same pages are checked in the tests that run with JavaScript.
+    assert page.context not in _WITHOUT_JAVASCRIPT, "axe-core cannot run where JavaScript is off"
     if not AXE.exists():
         message = f"{AXE} is missing: scripts/test installs axe-core with npm"
         if os.environ.get("CI", "").lower() in ("1", "true"):
