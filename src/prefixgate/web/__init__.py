@@ -11,12 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..api.routing import API_PREFIX
 from .render import page
-from .routes import auth, home
+from .routes import audit, auth, home
 from .security import SecurityHeaders
 
 __all__ = ["install_web"]
 
-PAGES = (auth, home)
+PAGES = (auth, home, audit)
 
 
 def install_web(app: FastAPI) -> None:
