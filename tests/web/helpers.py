@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
+from typing import Protocol
 
 import httpx
 
@@ -15,7 +16,6 @@ from prefixgate.adapters.db.uow import SqlDatabase
 from prefixgate.service import identity, sessions, tokens
 from prefixgate.service.context import Actor
 from prefixgate.web.viewer import COOKIE
-from tests.support import Server
 
 LOGIN_CSRF = "prefixgate_login_csrf"
 _HIDDEN = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]*)">')
@@ -87,10 +87,16 @@ def assert_page(response: httpx.Response, status: int) -> str:
     return response.text
 
 
+class Site(Protocol):
+    """A running server: tests.support.Server in a thread, or tests.procserver.ProcServer."""
+
+    base: str
+
+
 class WebClient:
     """One browser's worth of cookies, on one client address of its own."""
 
-    def __init__(self, server: Server, *, ip: str | None = None, https: bool = False) -> None:
+    def __init__(self, server: Site, *, ip: str | None = None, https: bool = False) -> None:
         self.server = server
         self.ip = ip or fake_ip()
         headers = {"X-Forwarded-For": self.ip, "Accept": "text/html"}
