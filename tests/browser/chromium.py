@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
-__all__ = ["ARGS", "CHROMIUM", "launched_chromium", "require_chromium"]
+__all__ = ["ARGS", "CHROMIUM", "launched_chromium", "require_chromium", "started_playwright"]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -32,12 +32,19 @@ def require_chromium() -> None:
         pytest.skip(message)
 
 
-def launched_chromium(extra_args: list[str] | None = None) -> Iterator[Browser]:
-    """A started headless Chromium, closed when the generator is."""
+def started_playwright() -> Iterator[Playwright]:
+    """Playwright, stopped when the generator is closed. Start it once per process: its sync API refuses
+    to start while another instance runs in the same thread ("Sync API inside the asyncio loop")."""
     require_chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *(extra_args or [])])
-        try:
-            yield browser
-        finally:
-            browser.close()
+        yield playwright
+
+
+def launched_chromium(playwright: Playwright, extra_args: list[str] | None = None) -> Iterator[Browser]:
+    """A started headless Chromium, closed when the generator is."""
+    require_chromium()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, *(extra_args or [])])
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -139,7 +139,10 @@ def shot(page: Page, request: pytest.FixtureRequest, step: str) -> Path:
 
 
 def accessibility_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the current page (WCAG 2 A and AA rules)."""
+    """axe-core's serious and critical violations on the current page (WCAG 2 A and AA rules).
+
+    axe-core is a script: in a context made with JavaScript off, the evaluation never returns, so check
+    such pages in a context with JavaScript on."""
     if not AXE.exists():
         message = f"{AXE} is missing: scripts/test installs axe-core with npm"
         if os.environ.get("CI", "").lower() in ("1", "true"):

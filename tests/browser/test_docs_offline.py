@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Request, Route
+from playwright.sync_api import Browser, Playwright, Request, Route
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from prefixgate.settings import Settings
@@ -46,8 +46,8 @@ def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    yield from launched_chromium([HOST_RULES])
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    yield from launched_chromium(playwright, [HOST_RULES])
 
 
 @pytest.mark.parametrize("host", HOSTS)
