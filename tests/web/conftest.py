@@ -1,5 +1,5 @@
 """Fixtures for the dashboard's HTTP tests: a real server whose failed-login throttle trips after
-3 failures and cools down after 1 second, so a test can wait for the cool-down to end."""
+3 failures and cools down after 2 seconds, so a test can wait for the cool-down to end."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from prefixgate.settings import Settings
 from tests.support import Server, fresh_database_url
 
 MAX_FAILURES = 3
-COOLDOWN_S = 1.0
+COOLDOWN_S = 2.0
 
 
 @pytest.fixture(scope="session")
