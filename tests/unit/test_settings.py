@@ -234,3 +234,54 @@ def test_to_env_covers_every_setting() -> None:
     # A new setting must be added to to_env(), or `serve --workers` would lose CLI overrides of it.
     fields = {f.name for f in dataclasses.fields(Settings)}
     assert {name.removeprefix("PREFIXGATE_").lower() for name in Settings().to_env()} == fields
+
+
+def test_dashboard_sign_in_defaults() -> None:
+    s = Settings.from_env({})
+    assert s.session_idle_s == 12 * 3600
+    assert (s.login_max_failures, s.login_window_s, s.login_cooldown_s) == (5, 900, 300)
+
+
+def test_the_dashboard_sign_in_variables_are_read() -> None:
+    s = Settings.from_env(
+        {
+            "PREFIXGATE_SESSION_IDLE_S": "3600",
+            "PREFIXGATE_LOGIN_MAX_FAILURES": " 10 ",
+            "PREFIXGATE_LOGIN_WINDOW_S": "60.5",
+            "PREFIXGATE_LOGIN_COOLDOWN_S": "1",
+        }
+    )
+    assert (s.session_idle_s, s.login_max_failures, s.login_window_s, s.login_cooldown_s) == (3600, 10, 60.5, 1)
+    assert Settings.from_env(s.to_env()) == s
+
+
+@pytest.mark.parametrize(
+    ("name", "good", "bad", "message"),
+    [
+        ("SESSION_IDLE_S", ["60", "2592000"], ["59.9", "2592001", "0", "-1", "nan", "inf"], "60 to 2592000 seconds"),
+        ("LOGIN_MAX_FAILURES", ["1", "1000"], ["0", "1001", "-5"], "1 to 1000"),
+        ("LOGIN_WINDOW_S", ["1", "86400"], ["0.5", "86401", "0", "nan", "inf"], "1 to 86400 seconds"),
+        ("LOGIN_COOLDOWN_S", ["1", "86400"], ["0.99", "86401", "-1", "nan"], "1 to 86400 seconds"),
+    ],
+)
+def test_the_dashboard_sign_in_settings_are_bounded(name: str, good: list[str], bad: list[str], message: str) -> None:
+    for value in good:
+        Settings.from_env({f"PREFIXGATE_{name}": value})
+    for value in bad:
+        with pytest.raises(SettingsError, match=f"^PREFIXGATE_{name} must be {message}, not "):
+            Settings.from_env({f"PREFIXGATE_{name}": value})
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("SESSION_IDLE_S", "a number of seconds"),
+        ("LOGIN_MAX_FAILURES", "a whole number"),
+        ("LOGIN_WINDOW_S", "a number of seconds"),
+        ("LOGIN_COOLDOWN_S", "a number of seconds"),
+    ],
+)
+def test_dashboard_sign_in_settings_that_are_not_numbers_are_refused(name: str, what: str) -> None:
+    bad = "2.5" if name == "LOGIN_MAX_FAILURES" else "soon"
+    with pytest.raises(SettingsError, match=f"^PREFIXGATE_{name} must be {what}, not '{bad}'$"):
+        Settings.from_env({f"PREFIXGATE_{name}": bad})

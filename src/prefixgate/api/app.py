@@ -20,6 +20,7 @@ from ..service.auth import Authenticator
 from ..service.ports import HostnameInspector
 from ..settings import Settings
 from ..web import install_web
+from ..web.routing import refusal_page
 from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
@@ -98,10 +99,11 @@ def create_app(
     ):
         app.router.routes.extend(module.router.routes)
     install_docs(app, API_PREFIX)
+    # Before the dashboard's headers are added, so that they wrap its refusals too (outside the API).
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, page=refusal_page)
     install_web(app)
     templates = route_templates([("", app.routes)])
     _document_auth(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLog, routes=RouteLabels(templates))
     worker_started()
     return app

@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,12 +40,26 @@ async def _send_error(send: Send, status: int, code: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyLimit:
-    """Refuse request bodies over `limit` bytes with 413, before they reach a route."""
+# The answer to a refusal outside the API (a dashboard page), or None to answer in the API's envelope.
+RefusalPage = Callable[[Scope, int, str], ASGIApp | None]
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413, before they reach a route: in the API's
+    envelope, or as the page `page` gives for the scope (the dashboard's error page)."""
+
+    def __init__(self, app: ASGIApp, limit: int, page: RefusalPage | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.page = page
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, message: str) -> None:
+        refusal = self.page(scope, 413, message) if self.page is not None else None
+        if refusal is None:
+            await _send_error(send, 413, Code.REQUEST_TOO_LARGE, message)
+        else:
+            count_error(Code.REQUEST_TOO_LARGE)
+            await refusal(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,7 +70,7 @@ class BodyLimit:
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 if value.isdigit() and int(value) > self.limit:
-                    await _send_error(send, 413, Code.REQUEST_TOO_LARGE, message)
+                    await self._refuse(scope, receive, send, message)
                     return
                 has_body = has_body or value != b"0"
             elif name == b"transfer-encoding":
@@ -84,7 +99,7 @@ class BodyLimit:
                 # into "400 error parsing the body"): answer 413 in its place, and drop the rest.
                 if msg["type"] == "http.response.start" and not started:
                     started = True
-                    await _send_error(send, 413, Code.REQUEST_TOO_LARGE, message)
+                    await self._refuse(scope, receive, send, message)
                 return
             if msg["type"] == "http.response.start":
                 started = True
@@ -94,7 +109,7 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_error(send, 413, Code.REQUEST_TOO_LARGE, message)
+                await self._refuse(scope, receive, send, message)
 
 
 class RequestLog:

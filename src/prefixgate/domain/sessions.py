@@ -5,7 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["LoginFailures", "LoginPolicy", "WebSession", "after_failure", "locked_for"]
+from .codes import Code
+from .errors import InvalidInput
+
+__all__ = [
+    "MAX_PASSWORD",
+    "MIN_PASSWORD",
+    "LoginFailures",
+    "LoginPolicy",
+    "WebSession",
+    "after_failure",
+    "check_password",
+    "locked_for",
+]
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+
+
+def check_password(password: str) -> None:
+    """Raises InvalidInput unless a new dashboard password has 8 to 1024 characters."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters", code=Code.INVALID_FIELD)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from ..domain.codes import Code
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.model import Account, Membership, Page, PageRequest, User
 from ..domain.roles import ADMINISTRATOR, Permission, permissions_of, role_by_id, role_by_name
+from ..domain.sessions import check_password
 from .context import Actor, new_id, record, utcnow
 from .credentials import digest, hash_password, new_api_key
 from .ports import Database, UnitOfWork
@@ -45,9 +46,12 @@ def create_user(db: Database, actor: Actor, email: str, *, password: str | None,
 
     Raises:
         Conflict: a user with that email exists.
+        InvalidInput: a password that is not 8 to 1024 characters long.
     """
     actor.require_operator()
     email = _normal_email(email)
+    if password:
+        check_password(password)  # the same rule as set_password: it is the dashboard's password
     api_key = new_api_key()
     with db.write() as uow:
         if uow.users.by_email(email) is not None:

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from ..domain.codes import Code
 from ..domain.errors import InvalidInput, RateLimited, Unauthenticated
-from ..domain.sessions import LoginPolicy, WebSession, after_failure, locked_for
+from ..domain.sessions import MAX_PASSWORD, LoginPolicy, WebSession, after_failure, check_password, locked_for
 from .auth import grants_of
 from .context import Actor, record, utcnow
 from .credentials import digest, hash_password, verify_password
@@ -22,8 +22,6 @@ from .ports import Database
 
 __all__ = ["SessionPolicy", "SignedIn", "login", "logout", "session_actor", "set_password"]
 
-_MIN_PASSWORD = 8
-_MAX_PASSWORD = 1024
 _TOUCH_EVERY = timedelta(minutes=1)
 # Verified when the email is unknown, so an unknown address costs as long as a wrong password.
 _DECOY_HASH = hash_password(secrets.token_urlsafe(16))
@@ -50,11 +48,10 @@ def set_password(db: Database, actor: Actor, email: str, password: str) -> None:
     """Give a user a dashboard password (operators only) and end their sessions.
 
     Raises:
-        InvalidInput: unknown user, or a password shorter than 8 characters.
+        InvalidInput: unknown user, or a password that is not 8 to 1024 characters long.
     """
     actor.require_operator()
-    if not _MIN_PASSWORD <= len(password) <= _MAX_PASSWORD:
-        raise InvalidInput(f"a password has {_MIN_PASSWORD} to {_MAX_PASSWORD} characters", code=Code.INVALID_FIELD)
+    check_password(password)
     hashed = hash_password(password)
     with db.write() as uow:
         user = uow.users.by_email(email.strip().lower())
@@ -67,7 +64,8 @@ def set_password(db: Database, actor: Actor, email: str, password: str) -> None:
 
 
 def _keys(email: str, ip: str | None) -> list[str]:
-    return [f"email:{email}"[:320], *([f"ip:{ip}"] if ip else [])]
+    # A key fits its column (320): an address forwarded by a trusted proxy may be any text.
+    return [f"email:{email}"[:320], *([f"ip:{ip}"[:320]] if ip else [])]
 
 
 def _refuse_if_locked(db: Database, keys: list[str]) -> None:
@@ -94,7 +92,7 @@ def login(db: Database, email: str, password: str, *, ip: str | None, policy: Se
     with db.read() as uow:
         user = uow.users.by_email(email) if email else None
         stored = uow.users.password_hash(user.id) if user else None
-    ok = verify_password(password[:_MAX_PASSWORD], stored or _DECOY_HASH) and stored is not None
+    ok = verify_password(password[:MAX_PASSWORD], stored or _DECOY_HASH) and stored is not None
     now = utcnow()
     with db.write() as uow:
         if not ok or user is None:

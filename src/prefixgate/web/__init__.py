@@ -11,12 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..api.routing import API_PREFIX
 from .render import page
-from .routes import auth, custom_hostnames, delegated, home, prefixes, removals, spectrum, zones
+from .routes import audit, auth, custom_hostnames, delegated, home, prefixes, removals, spectrum, zones
 from .security import SecurityHeaders
 
 __all__ = ["install_web"]
 
-PAGES = (auth, home, prefixes, removals, delegated, zones, spectrum, custom_hostnames)
+PAGES = (auth, home, prefixes, removals, delegated, zones, spectrum, custom_hostnames, audit)
 
 
 def install_web(app: FastAPI) -> None:

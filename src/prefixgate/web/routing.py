@@ -12,14 +12,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.types import Scope
 
 from ..adapters.db.uow import DatabaseUnavailable
 from ..api.errors import status_of
+from ..api.routing import API_PREFIX
 from ..domain.errors import DomainError
 from .render import page
 from .viewer import LoginRequired
 
-__all__ = ["WebRoute", "error_page", "see_other", "web_router"]
+__all__ = ["WebRoute", "error_page", "refusal_page", "see_other", "web_router"]
 
 log = logging.getLogger("prefixgate.web")
 
@@ -31,6 +33,14 @@ def see_other(url: str) -> RedirectResponse:
 
 def error_page(request: Request, status: int, message: str) -> Response:
     return page(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+def refusal_page(scope: Scope, status: int, message: str) -> Response | None:
+    """The error page for a request refused before it reached a route (a body too large), or None
+    under the API, which answers in its own envelope."""
+    if str(scope.get("path", "")).startswith(API_PREFIX):
+        return None
+    return error_page(Request(scope), status, message)
 
 
 def _login_redirect(request: Request) -> Response:
