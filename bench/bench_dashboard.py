@@ -155,6 +155,7 @@ def main() -> None:
             api.close()
             web.close()
             login_page.close()
+        engine, version = engine_name(url), database_version(url)
     reference = stats["API: list the /24's delegations (reference)"].pct(50)
     rows = [
         [name, f"{s.pct(50):.1f}", f"{s.pct(99):.1f}", f"{s.pct(50) / reference:.1f}x", str(s.errors)]
@@ -163,7 +164,7 @@ def main() -> None:
     info = machine()
     body = "\n".join(
         [
-            f"### Dashboard pages: {engine_name(url)} ({database_version(url)})",
+            f"### Dashboard pages: {engine} ({version})",
             "",
             f"`{' '.join(['bench/bench_dashboard.py', *sys.argv[1:]])}` at {code_version()}, on {info['nproc']} "
             f"cores ({info['cpu']}), Python {info['python']}. {args.delegations} delegations on each prefix, "
@@ -174,7 +175,7 @@ def main() -> None:
     )
     print(body)
     if args.out is not None:
-        write_section(args.out, f"dashboard-{engine_name(url)}", body)
+        write_section(args.out, f"dashboard-{engine}", body)
 
 
 if __name__ == "__main__":
