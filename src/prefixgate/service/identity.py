@@ -128,8 +128,7 @@ def accounts_of(db: Database, actor: Actor) -> list[Account]:
     if actor.user is None:
         return []
     with db.read() as uow:
-        found = [a for m in uow.members.for_user(actor.user.id) if (a := uow.accounts.get(m.account_id)) is not None]
-    return sorted(found, key=lambda a: (a.created_at, a.id))
+        return uow.accounts.all_for_user(actor.user.id)
 
 
 def get_account(db: Database, actor: Actor, account_id: str) -> Account:

@@ -65,8 +65,7 @@ class PrefixPage:
 def _my_accounts(uow: UnitOfWork, actor: Actor) -> list[Account]:
     if actor.user is None:
         return []
-    found = [a for m in uow.members.for_user(actor.user.id) if (a := uow.accounts.get(m.account_id)) is not None]
-    return sorted(found, key=lambda a: (a.created_at, a.id))
+    return uow.accounts.all_for_user(actor.user.id)
 
 
 def _every(fetch: Callable[[PageRequest], Page[T]]) -> list[T]:

@@ -100,6 +100,16 @@ class SqlAccountRepo:
         r = self._c.execute(_ACCOUNT, {"account_id": account_id}).first()
         return _account(r) if r else None
 
+    def all_for_user(self, user_id: str) -> list[Account]:
+        """Every account the user belongs to, oldest first, in one query."""
+        q = (
+            select(accounts)
+            .join(memberships, memberships.c.account_id == accounts.c.id)
+            .where(memberships.c.user_id == user_id)
+            .order_by(accounts.c.created_at, accounts.c.id)
+        )
+        return [_account(r) for r in self._c.execute(q)]
+
     def list_for_user(self, user_id: str, page: PageRequest) -> Page[Account]:
         q = (
             select(accounts)
