@@ -34,6 +34,7 @@ __all__ = [
     "FallbackOriginRow",
     "HostnameRow",
     "PrefixRow",
+    "Row",
     "ZoneRow",
     "apply_changes",
     "decode_change",

@@ -1,0 +1,113 @@
+"""The serving state's wire codec and change application (prefixgate.edge.state), pure."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import ipaddress
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from prefixgate.edge.state import (
+    AppRow,
+    BindingRow,
+    Change,
+    CorruptSnapshot,
+    DelegationRow,
+    EdgeState,
+    FallbackOriginRow,
+    HostnameRow,
+    PrefixRow,
+    ZoneRow,
+    apply_changes,
+    decode_change,
+    decode_snapshot,
+    encode_change,
+    encode_snapshot,
+    state_checksum,
+)
+
+P, Z = "p" * 32, "z" * 32
+APP = AppRow(
+    "a" * 32,
+    Z,
+    "b" * 32,
+    "tcp/1000-1010",
+    (ipaddress.ip_address("1.2.3.4"), ipaddress.ip_address("2001:db8::4")),
+    (),
+    "origin.example.com",
+    "2000-2010",
+    "v2",
+    "direct",
+    "active",
+    datetime(2026, 12, 1, 12, 0, tzinfo=UTC),
+)
+ROWS = [
+    PrefixRow(P, "o" * 32, ipaddress.ip_network("1.2.3.0/24"), True),
+    DelegationRow("d" * 32, P, ipaddress.ip_network("1.2.3.4/32"), "b" * 32),
+    BindingRow("s" * 32, P, ipaddress.ip_network("1.2.3.0/24"), "f7c3d9e2a5b8c1d4e7f0a3b6c9d2e5f8"),
+    ZoneRow(Z, "b" * 32, False),
+    APP,
+    HostnameRow("00000000-0000-4000-8000-000000000001", Z, "b" * 32, "shop.example.net", None),
+    FallbackOriginRow(Z, "fallback.example.com"),
+]
+
+
+def test_a_snapshot_round_trips_and_encodes_deterministically() -> None:
+    state = EdgeState.of(42, ROWS)
+    doc = encode_snapshot(state)
+    assert decode_snapshot(doc) == state
+    assert encode_snapshot(EdgeState.of(42, list(reversed(ROWS)))) == doc
+    assert doc["checksum"] == state_checksum(state) and str(doc["checksum"]).startswith("sha256:")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["state"]["delegation"][0].__setitem__(2, "1.2.3.5/32"),  # a row changed in transit
+        lambda d: d.__setitem__("revision", 43),
+        lambda d: d.__setitem__("checksum", "sha256:" + "0" * 64),
+        lambda d: d["state"].pop("app"),
+        lambda d: d.__setitem__("format", "prefixgate.edge/0"),
+    ],
+)
+def test_a_damaged_snapshot_is_refused(damage: object) -> None:
+    doc = copy.deepcopy(encode_snapshot(EdgeState.of(42, ROWS)))
+    damage(doc)  # type: ignore[operator]
+    with pytest.raises(CorruptSnapshot):
+        decode_snapshot(doc)
+
+
+def test_a_malformed_row_with_a_matching_checksum_is_refused_not_crashed_on() -> None:
+    state = EdgeState.of(1, [PrefixRow(P, "o" * 32, ipaddress.ip_network("1.2.3.0/24"), True)])
+    doc = encode_snapshot(state)
+    tables = copy.deepcopy(doc["state"])
+    tables["prefix"][0][2] = "not a cidr"  # type: ignore[index]
+    forged = encode_snapshot(state) | {"state": tables}
+    body = json.dumps({"revision": 1, "state": tables}, separators=(",", ":"), sort_keys=True).encode()
+    forged["checksum"] = "sha256:" + hashlib.sha256(body).hexdigest()
+    with pytest.raises(CorruptSnapshot, match="malformed"):
+        decode_snapshot(forged)
+
+
+def test_changes_round_trip_and_apply_with_cascades() -> None:
+    state = EdgeState.of(5, ROWS)
+    moved = FallbackOriginRow(Z, "other.example.com")
+    changes = [Change(6, "fallback_origin", Z, moved), Change(7, "prefix", P, None)]
+    assert [decode_change(encode_change(c)) for c in changes] == changes
+    after = apply_changes(state, 7, changes)
+    assert after.revision == 7 and after.fallback_origins[Z] == moved
+    assert not after.prefixes and not after.delegations and not after.bindings  # the prefix took its children
+    gone = apply_changes(after, 8, [Change(8, "zone", Z, None)])
+    assert not gone.apps and not gone.hostnames and not gone.fallback_origins and not gone.zones
+    assert state.prefixes  # the old state is untouched
+
+
+def test_a_change_whose_row_names_another_entity_is_refused() -> None:
+    doc = encode_change(Change(3, "app", APP.id, APP)) | {"id": "c" * 32}
+    with pytest.raises(CorruptSnapshot):
+        decode_change(doc)
+    with pytest.raises(CorruptSnapshot):
+        decode_change({"revision": 3, "kind": "account", "id": "x", "row": None})
