@@ -13,6 +13,20 @@ if [[ ! -x /usr/bin/chromium ]]; then
   fi
 fi
 
+# Debian's haproxy serves the edge's traffic in tests/edge.
+if [[ ! -x /usr/sbin/haproxy ]]; then
+  apt=(apt-get)
+  if [[ $(id -u) -ne 0 ]]; then
+    apt=(sudo -n apt-get)
+  fi
+  if command -v apt-get >/dev/null && "${apt[@]}" update -qq && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq haproxy; then
+    echo "scripts/test: installed haproxy" >&2
+  else
+    echo "scripts/test: /usr/sbin/haproxy is missing and could not be installed (apt-get haproxy as root);" \
+      "the edge tests fail without it" >&2
+  fi
+fi
+
 # axe-core (from npm) for the dashboard's accessibility checks: the browser tests inject it into each page.
 axe_dir=.cache/axe-core
 if [[ ! -f $axe_dir/node_modules/axe-core/axe.min.js ]]; then
