@@ -38,9 +38,11 @@ def edge(state_dir: Path, origins: dict[str, EchoOrigin]) -> Iterator[Edge]:
         "spectrum_port.map": {
             slot_key(1, 22): f"app-ssh|served|127.0.0.1|{ssh - 22}|off",
             slot_key(1, 23): "app-blocked|app_blocked|127.0.0.1|0|off",
+            slot_key(1, 443): f"app-443|served|127.0.0.1|{ssh - 443}|off",
             slot_key(1, 2201): f"app-v1|served|127.0.0.1|{v1 - 2201}|v1",
             slot_key(1, 2202): f"app-v2|served|127.0.0.1|{v2 - 2202}|v2",
             slot_key(2, 1000, 1009): f"app-range|served|127.0.0.1|{r0 - 1000}|off",
+            slot_key(2, 65000, 65001): f"app-down|served|127.0.0.1|{r0 - 65000}|off",  # a negative offset
             slot_key(3, 22): f"app-ssh6|served|127.0.0.1|{ssh - 22}|off",
         },
     }
@@ -55,6 +57,12 @@ def test_served_app_reaches_its_origin_without_waiting_for_client_data(edge: Edg
         assert recv_until(s, b"\r\n") == b"SSH-2.0-origin\r\n"
         s.sendall(b"ping\n")
         assert recv_until(s, b"ping\n") == b"ping\n"
+    assert edge.programmer.outcomes() == {"spectrum|served": 1}
+
+
+def test_a_spectrum_app_on_port_443_wins_and_does_not_wait_for_a_client_hello(edge: Edge) -> None:
+    with edge.connect(("1.2.3.4", 443)) as s:
+        assert recv_until(s, b"\r\n", timeout=2) == b"SSH-2.0-origin\r\n"  # the inspect-delay is 5 s
     assert edge.programmer.outcomes() == {"spectrum|served": 1}
 
 
@@ -75,7 +83,7 @@ def test_a_blocked_app_is_closed_and_counted_by_its_reason(edge: Edge, origins: 
 
 
 def test_a_port_range_maps_onto_the_origin_range(edge: Edge) -> None:
-    for port, banner in ((1000, b"0\n"), (1001, b"1\n")):
+    for port, banner in ((1000, b"0\n"), (1001, b"1\n"), (65000, b"0\n"), (65001, b"1\n")):
         with edge.connect(("1.2.3.6", port)) as s:
             assert recv_until(s, b"\n") == banner
             s.sendall(b"x")
