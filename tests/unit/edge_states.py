@@ -46,6 +46,7 @@ from prefixgate.domain.spectrum import (
     resolve_connection,
 )
 from prefixgate.edge.state import (
+    KINDS,
     AppRow,
     BindingRow,
     DelegationRow,
@@ -124,6 +125,40 @@ def states(draw: st.DrawFn) -> EdgeState:
     return EdgeState.of(
         draw(st.integers(0, 99)), [*prefixes, *delegations, *bindings, *zones, *apps, *hostnames, *fallbacks]
     )
+
+
+@st.composite
+def evolved(draw: st.DrawFn, state: EdgeState) -> EdgeState:
+    """`state` after one to three changes, as the change feed brings them: a row of some kind dropped,
+    edited (replaced by another random state's row of the same id) or added from that state."""
+    other = draw(states())
+    tables = {kind: dict(state.table(kind)) for kind in KINDS}
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(KINDS))
+        mine, theirs = tables[kind], other.table(kind)
+        keys = sorted(set(mine) | set(theirs))
+        if not keys:
+            continue
+        key = draw(st.sampled_from(keys))
+        if key in theirs and (key not in mine or draw(st.booleans())):
+            mine[key] = theirs[key]
+        else:
+            mine.pop(key, None)
+    rows = [row for kind in KINDS for row in tables[kind].values()]
+    cidrs: set[object] = set()
+    names: set[str] = set()
+    kept: list[object] = []
+    for row in rows:  # prefixes never overlap, and a name is active once
+        if isinstance(row, PrefixRow):
+            if row.cidr in cidrs:
+                continue
+            cidrs.add(row.cidr)
+        if isinstance(row, HostnameRow):
+            if row.hostname in names:
+                continue
+            names.add(row.hostname)
+        kept.append(row)
+    return EdgeState.of(state.revision + 1, kept)  # type: ignore[arg-type]
 
 
 def _app(draw: st.DrawFn, i: int, zone: ZoneRow, pool: Sequence[IPAddress]) -> AppRow:
