@@ -26,6 +26,7 @@ from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
 from .observe import CachedCounts, RouteLabels, route_templates
+from .protocol import DRAINING
 from .routes import (
     access,
     accounts,
@@ -121,11 +122,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     revalidator = Revalidator(app.state.db, app.state.inspector, interval) if interval > 0 else None
     if revalidator is not None:
         revalidator.start()
-    app.state.feed_watch.start()
+    watch = app.state.feed_watch
+    watch.start()
+    DRAINING.add(watch.release)  # `serve` stopping releases long polls first (protocol.py)
     try:
         yield
     finally:
-        await app.state.feed_watch.stop()
+        DRAINING.discard(watch.release)
+        await watch.stop()
         if revalidator is not None:
             revalidator.stop()
 

@@ -18,6 +18,7 @@ from typing import Final
 import psycopg
 from sqlalchemy import Engine
 
+from ...metrics import feed_head_seen, feed_wait_ended, feed_wait_started
 from .outbox import CHANNEL, read_head
 from .uow import SqlDatabase
 
@@ -49,6 +50,7 @@ class HeadWatcher:
         """`revision` is committed: wake the waiters (on the event loop's thread)."""
         if revision > self.head:
             self.head = revision
+            feed_head_seen(revision)
             self._wake()
 
     def _wake(self) -> None:
@@ -59,6 +61,7 @@ class HeadWatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         self.waiting += 1
+        feed_wait_started()
         self._demand()
         try:
             while self.head <= revision:
@@ -71,6 +74,7 @@ class HeadWatcher:
             return True
         finally:
             self.waiting -= 1
+            feed_wait_ended()
 
     def _demand(self) -> None:
         """A waiter arrived (the SQLite poller wakes up)."""
@@ -82,10 +86,14 @@ class HeadWatcher:
     async def _run(self) -> None:
         raise NotImplementedError
 
-    async def stop(self) -> None:
-        """Stop watching and release every waiter (it answers with no changes)."""
+    def release(self) -> None:
+        """Release every waiter, now and later (each answers with what it has): the server is stopping."""
         self._closed = True
         self._wake()
+
+    async def stop(self) -> None:
+        """Stop watching and release every waiter."""
+        self.release()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
