@@ -25,6 +25,7 @@ __all__ = [
     "get_binding",
     "list_bindings",
     "list_services",
+    "settled",
 ]
 
 
@@ -40,7 +41,7 @@ def _prefix(uow: UnitOfWork, account_id: str, prefix_id: str, *, for_update: boo
     return prefix
 
 
-def _settled(db: Database, uow: UnitOfWork, found: Sequence[Binding], stale_s: float) -> list[Binding]:
+def settled(db: Database, uow: UnitOfWork, found: Sequence[Binding], stale_s: float) -> list[Binding]:
     """`found` as provisioning stands now: a binding every live edge serves (or any, when no edge is live,
     say because the only one went stale) is active, and is stored so when the write lock is free at once
     (otherwise a later read or an edge's report stores it)."""
@@ -61,7 +62,7 @@ def list_bindings(
 ) -> list[Binding]:
     actor.require(account_id, Permission.ADDRESSING_READ)
     with db.read() as uow:
-        return _settled(db, uow, uow.bindings.for_prefix(_prefix(uow, account_id, prefix_id).id), stale_s)
+        return settled(db, uow, uow.bindings.for_prefix(_prefix(uow, account_id, prefix_id).id), stale_s)
 
 
 def get_binding(
@@ -72,7 +73,7 @@ def get_binding(
         binding = uow.bindings.get(_prefix(uow, account_id, prefix_id).id, binding_id)
         if binding is None:
             raise NotFound("binding not found", code=Code.NOT_FOUND)
-        return _settled(db, uow, [binding], stale_s)[0]
+        return settled(db, uow, [binding], stale_s)[0]
 
 
 def create_binding(

@@ -117,7 +117,8 @@ class SqliteHeadWatcher(HeadWatcher):
         self._want().set()
 
     def _read(self) -> int:
-        with self._db.engine.connect() as conn:
+        # One statement, atomic on its own: no BEGIN and ROLLBACK around it (engine.py's begin hook).
+        with self._db.engine.connect().execution_options(prefixgate_read=True) as conn:
             return read_head(conn)[0]
 
     async def _run(self) -> None:
