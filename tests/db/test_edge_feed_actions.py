@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import event
 
 from prefixgate.adapters.db.uow import SqlDatabase
 from prefixgate.adapters.dns.inspector import DnsInspector
@@ -277,3 +278,23 @@ def test_a_change_noted_twice_after_since_appears_once_as_it_stands(db: SqlDatab
     assert found.revision == before + 3
     assert [(c.revision, c.kind, c.id) for c in found.changes] == [(before + 3, "zone", zone.id)]
     assert found.changes[0].row == ZoneRow(zone.id, a, paused=False)
+
+
+def test_a_few_changes_read_only_their_own_rows(db: SqlDatabase) -> None:
+    a = identity.create_account(db, CLI, "Few").id
+    made = [zones.create_zone(db, CLI, a, f"few{i}-{secrets.token_hex(3)}.example.com") for i in range(5)]
+    before = head(db)
+    zones.edit_zone(db, CLI, made[2].id, paused=True)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        found = edge_feed.changes_since(db, CLI, before)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert [(c.kind, c.id) for c in found.changes] == [("zone", made[2].id)]
+    reads = [s for s in statements if " FROM " in s and "edge_" not in s]
+    assert len(reads) == 1 and "FROM zones WHERE zones.id IN (" in reads[0], statements
