@@ -20,8 +20,9 @@ from .bootstrap import SchemaNotCurrent, open_database
 from .demo import load_demo
 from .domain.errors import DomainError
 from .metrics import MULTIPROC_ENV
-from .service import edge, identity, prefixes, sessions, tokens
+from .service import edge, edge_feed, identity, prefixes, sessions, tokens
 from .service.context import Actor, rfc3339
+from .service.feed_records import edge_token_record
 from .service.records import account_record, member_record, prefix_record, resolution_record, token_record
 from .settings import Settings, SettingsError
 
@@ -248,6 +249,20 @@ def create_token(
             raise identity.unknown_user(email)
         token, value = tokens.create_token(db, Actor.cli(), name, user=user)
         return {**token_record(token), "value": value}
+
+    _run(act)
+
+
+@admin.command("create-edge-token")
+def create_edge_token(
+    name: Annotated[str, typer.Option(help="Which edge (or fleet of edges) uses it")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a token for edges → {"id", "name", "value", ...}; it reads the change feed and reports, nothing else."""
+
+    def act() -> dict[str, Any]:
+        token, value = edge_feed.create_edge_token(open_database(_settings(database_url)), Actor.cli(), name)
+        return {**edge_token_record(token), "value": value}
 
     _run(act)
 
