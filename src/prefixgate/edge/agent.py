@@ -19,24 +19,17 @@ from typing import Protocol
 from ..domain.net import IPAddress
 from .feed_client import FeedClient, FeedGone, FeedUnavailable
 from .metrics import EdgeStatus
+from .render import MapSet as RenderedMaps
+from .render import render_maps
 from .state import CorruptSnapshot, EdgeState, apply_changes
 from .store import StateStore
+from .table import EdgeTable, Tracked, compile_table, stale_connections
 
-__all__ = ["Compiler", "DataPlane", "EdgeAgent", "origin_names"]
+__all__ = ["AgentOptions", "DataPlane", "EdgeAgent"]
 
 _log = logging.getLogger("prefixgate.edge")
 
 MapSet = Mapping[str, Mapping[str, str]]
-
-
-class Compiler(Protocol):
-    """State in, maps out (prefixgate.edge.table and render): pure."""
-
-    def maps(self, state: EdgeState, resolved: Mapping[str, IPAddress | None]) -> MapSet: ...
-
-    def still_served(self, state: EdgeState, tracked: str) -> bool: ...
-
-    def not_served_apps(self, state: EdgeState) -> tuple[tuple[str, str], ...]: ...
 
 
 class DataPlane(Protocol):
@@ -54,23 +47,15 @@ class DataPlane(Protocol):
 
     def program(self, old: MapSet, new: MapSet) -> None: ...
 
-    def close_unserved(self, still_served: Callable[[str], bool]) -> int: ...
+    def close_unserved(self, still_served: Callable[[Tracked], bool]) -> int: ...
 
-    def outcomes(self) -> Mapping[tuple[str, str], int]: ...
+    def outcomes(self) -> Mapping[str, int]: ...
 
     def stop(self) -> None: ...
 
 
 class Names(Protocol):
     def resolve(self, names: Iterable[str]) -> tuple[Mapping[str, IPAddress | None], bool]: ...
-
-
-def origin_names(state: EdgeState) -> set[str]:
-    """Every origin name the table needs an address for."""
-    names = {a.origin_dns_name for a in state.apps.values() if a.origin_dns_name}
-    names |= {h.custom_origin_server for h in state.hostnames.values() if h.custom_origin_server}
-    names |= {f.origin for f in state.fallback_origins.values()}
-    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +74,15 @@ class EdgeAgent:
         options: AgentOptions,
         feed: FeedClient,
         plane: DataPlane,
-        compiler: Compiler,
         store: StateStore,
         names: Names,
     ) -> None:
         self._options = options
-        self._feed, self._plane, self._compiler, self._store, self._names = feed, plane, compiler, store, names
+        self._feed, self._plane, self._store, self._names = feed, plane, store, names
         self._lock = threading.RLock()  # one install at a time: the loop's, the refresher's, a restart's
         self._state = EdgeState()
+        self._table = compile_table(self._state)
+        self._rendered: RenderedMaps | None = None
         self._maps: MapSet = {}
         self._status = EdgeStatus()
         self._stop = threading.Event()
@@ -141,9 +127,14 @@ class EdgeAgent:
             _log.warning("edge.saved_state_refused", extra={"reason": str(e)})
             self._set(snapshots_refused=self._status.snapshots_refused + 1)
         if saved is not None:
-            self._state = saved
-            self._set(revision=saved.revision, serving_saved_state=True)
-        self._maps = self._render(self._state)
+            self._state, self._table = saved, compile_table(saved)
+            self._set(
+                revision=saved.revision,
+                serving_saved_state=True,
+                not_served_apps=tuple((app_id, "udp_not_proxied") for app_id in self._table.udp_apps),
+            )
+        self._rendered = self._render(self._table)
+        self._maps = self._rendered.as_dict()
         self._plane.start(self._maps, self.reprogram)
         for target, name in ((self._follow, "edge-feed"), (self._refresh, "edge-report")):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -199,16 +190,17 @@ class EdgeAgent:
                 delay = min(delay * 2, self._options.retry_max_s)
                 need_snapshot = True
 
-    def _render(self, state: EdgeState) -> MapSet:
-        resolved, _ = self._names.resolve(origin_names(state))
-        return self._compiler.maps(state, resolved)
+    def _render(self, table: EdgeTable) -> RenderedMaps:
+        resolved, _ = self._names.resolve(table.origin_names)
+        return render_maps(table, resolved=resolved, previous=self._rendered)
 
     def _install(self, state: EdgeState, *, snapshot: bool) -> None:
-        maps = self._render(state)
+        table = compile_table(state)
         with self._lock:
-            old = self._maps
-            self._plane.program(old, maps)
-            self._state, self._maps = state, maps
+            rendered = self._render(table)
+            maps = rendered.as_dict()
+            self._plane.program(self._maps, maps)
+            self._state, self._table, self._rendered, self._maps = state, table, rendered, maps
             s = self._status
             self._status = replace(
                 s,
@@ -218,9 +210,9 @@ class EdgeAgent:
                 serving_saved_state=False,
                 snapshots_loaded=s.snapshots_loaded + int(snapshot),
                 changes_applied=s.changes_applied + int(not snapshot),
-                not_served_apps=self._compiler.not_served_apps(state),
+                not_served_apps=tuple((app_id, "udp_not_proxied") for app_id in table.udp_apps),
             )
-        closed = self._plane.close_unserved(lambda tracked: self._compiler.still_served(state, tracked))
+        closed = self._plane.close_unserved(lambda t: not stale_connections(table, (t,)))
         if closed:
             self._set(connections_closed=self._status.connections_closed + closed)
         self._report()
@@ -238,14 +230,15 @@ class EdgeAgent:
         while not self._stop.wait(self._options.report_every_s):
             self._report()
             with self._lock:
-                state = self._state
-            _, changed = self._names.resolve(origin_names(state))
+                table = self._table
+            _, changed = self._names.resolve(table.origin_names)
             if changed:
                 with self._lock:
-                    if self._state is state:
-                        maps = self._render(state)
+                    if self._table is table:
+                        rendered = self._render(table)
+                        maps = rendered.as_dict()
                         self._plane.program(self._maps, maps)
-                        self._maps = maps
+                        self._rendered, self._maps = rendered, maps
             self._save()
 
     def _save(self, *, force: bool = False) -> None:
