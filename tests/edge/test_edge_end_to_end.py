@@ -69,8 +69,8 @@ def test_a_delegated_app_is_served_and_stops_at_once_when_the_delegation_is_forc
     assert is_closed(held, timeout=1.0)  # the established connection was closed too
     held.close()
     assert s.edge.serves(s.head())
-    refused = s.edge.metric("prefixgate_edge_connections_total", '{outcome="refused",path="tcp",reason="app_blocked"}')
-    assert refused is not None and refused >= 1
+    blocked = '{outcome="refused",path="tcp",reason="app_blocked"}'
+    assert wait_until(lambda: (s.edge.metric("prefixgate_edge_connections_total", blocked) or 0) >= 1)
     assert s.edge.metric("prefixgate_edge_connections_closed_total") == 1
 
 
