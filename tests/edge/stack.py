@@ -30,7 +30,9 @@ from prefixgate.domain.bindings import CDN, SPECTRUM
 from prefixgate.domain.hostnames import ACTIVE, ownership_record_name
 from prefixgate.service import bindings, delegations, hostname_checks, hostnames, identity, prefixes, spectrum, zones
 from prefixgate.service.context import Actor
+from prefixgate.settings import Settings
 from tests.dnsserver import LoopbackDns
+from tests.edge.feed_proxy import FeedProxy
 from tests.edge.origins import EchoOrigin, HttpOrigin, TestCA, TlsOrigin, wait_until
 from tests.procserver import EXE, ProcServer
 from tests.support import free_port, fresh_database_url, migrated_database
@@ -131,6 +133,7 @@ class Stack:
     app_id: str
     host_id: str
     token: str
+    proxy: FeedProxy
 
     def head(self) -> int:
         """The control plane's newest revision."""
@@ -194,7 +197,9 @@ def create_edge_token(database_url: str, name: str = "e2e") -> str:
 
 
 @contextmanager
-def edge_stack(engine: str, tmp: Path, *, server_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def edge_stack(engine: str, tmp: Path, *, keep: int | None = None) -> Iterator[Stack]:
+    """The scene served by an edge that reaches the control plane through a FeedProxy (passing by
+    default). `keep`: how many revisions the feed keeps (PREFIXGATE_EDGE_FEED_KEEP) in every process."""
     with ExitStack() as stack:
         dns = stack.enter_context(LoopbackDns())
         echo = stack.enter_context(EchoOrigin())
@@ -203,19 +208,22 @@ def edge_stack(engine: str, tmp: Path, *, server_env: dict[str, str] | None = No
         cert, key = ca.issue(HOSTNAME)
         tls = stack.enter_context(TlsOrigin(cert, key))
         url = stack.enter_context(fresh_database_url(engine, str(tmp)))
-        db = migrated_database(url)
+        settings = Settings(database_url=url) if keep is None else Settings(database_url=url, edge_feed_keep=keep)
+        db = migrated_database(url, settings)
         stack.callback(db.dispose)
         scene = _scene(db, dns, echo.port)
         token = create_edge_token(url)
-        server = ProcServer(url, tmp, env=server_env).start()
+        env = None if keep is None else {"PREFIXGATE_EDGE_FEED_KEEP": str(keep)}
+        server = ProcServer(url, tmp, env=env).start()
         stack.callback(server.stop)
+        proxy = stack.enter_context(FeedProxy(server.base))
         dns_address = f"{dns.address[0]}:{dns.address[1]}"
         edge = EdgeProcess(
-            server.base, token, tmp / "edge-state", dns=dns_address, http_port=http.port, tls_port=tls.port
+            proxy.base, token, tmp / "edge-state", dns=dns_address, http_port=http.port, tls_port=tls.port
         )
         stack.callback(edge.stop)
         edge.start()
-        s = Stack(db, server, edge, dns, echo, http, tls, ca, token=token, **scene)
+        s = Stack(db, server, edge, dns, echo, http, tls, ca, token=token, proxy=proxy, **scene)
         assert edge.serves(s.head()), edge.metrics()
         yield s
 

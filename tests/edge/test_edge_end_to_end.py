@@ -7,6 +7,8 @@ Each test builds its own stack (tests/edge/stack.py), because each one changes t
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import ssl
 import time
@@ -14,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from prefixgate.domain.bindings import CDN
+from prefixgate.edge.haproxy_runtime import RuntimeApi
 from prefixgate.service import bindings, delegations
 from tests.edge.origins import connect_via_proxy, http_get, is_closed, recv_until, wait_until
 from tests.edge.stack import CLI, HOSTNAME, Stack, edge_stack
@@ -131,13 +135,7 @@ def test_the_edge_keeps_serving_without_the_control_plane_and_follows_it_again(s
 
 def test_haproxy_killed_is_back_and_serving_within_two_seconds(stack: Stack) -> None:
     s = stack
-    pid = int((s.edge.state_dir / "haproxy.pid").read_text()) if (s.edge.state_dir / "haproxy.pid").exists() else None
-    if pid is None:
-        pid = _haproxy_pid(s)
-    import os
-    import signal
-
-    os.kill(pid, signal.SIGKILL)
+    os.kill(_haproxy_pid(s), signal.SIGKILL)
     started = time.monotonic()
     assert wait_until(lambda: echoed(s, ("1.2.3.4", 22)), timeout=5)
     assert time.monotonic() - started < 2.0
@@ -146,8 +144,6 @@ def test_haproxy_killed_is_back_and_serving_within_two_seconds(stack: Stack) -> 
 
 
 def _haproxy_pid(s: Stack) -> int:
-    from prefixgate.edge.haproxy_runtime import RuntimeApi
-
     return int(RuntimeApi(s.edge.state_dir / "haproxy.sock").show_info()["Pid"])
 
 
@@ -156,3 +152,40 @@ def test_a_plain_connection_without_a_proxy_header_is_refused(stack: Stack) -> N
     with socket.create_connection(s.edge.address, timeout=3) as sock:
         sock.sendall(b"SSH-2.0-client\r\n" + b"x" * 64)
         assert is_closed(sock, timeout=3)
+
+
+def test_a_corrupted_snapshot_is_refused_and_the_old_table_stays(stack: Stack) -> None:
+    s = stack
+    delegations.delete_delegation(s.db, CLI, s.a, s.prefix_id, s.spectrum_delegation, force=True)
+    assert wait_until(lambda: not echoed(s, ("1.2.3.4", 22)), timeout=3)
+    loaded = s.edge.metric("prefixgate_edge_snapshots_loaded_total")
+    s.proxy.mode, s.proxy.gone = "corrupt", 1  # the next long poll says 410; the snapshot it fetches is damaged
+    assert wait_until(lambda: (s.edge.metric("prefixgate_edge_snapshots_refused_total") or 0) >= 1, timeout=10)
+    assert s.edge.metric("prefixgate_edge_snapshots_loaded_total") == loaded
+    assert http_status(s, HOSTNAME) == 200 and not echoed(s, ("1.2.3.4", 22))  # the old table still serves
+    s.proxy.mode = "pass"
+    assert wait_until(lambda: s.edge.metric("prefixgate_edge_snapshots_loaded_total") == (loaded or 0) + 1, timeout=10)
+    assert s.edge.serves(s.head()) and http_status(s, HOSTNAME) == 200
+
+
+@pytest.fixture
+def short_feed(tmp_path: Path) -> Iterator[Stack]:
+    with edge_stack("sqlite", tmp_path, keep=3) as s:
+        yield s
+
+
+def test_a_since_too_old_answers_410_and_the_edge_reloads_the_snapshot(short_feed: Stack) -> None:
+    s = short_feed
+    s.proxy.mode = "down"
+    assert wait_until(lambda: s.edge.metric("prefixgate_edge_control_plane_up") == 0, timeout=35)
+    served = int(s.edge.metric("prefixgate_edge_revision") or 0)
+    delegations.delete_delegation(s.db, CLI, s.a, s.prefix_id, s.spectrum_delegation, force=True)
+    for n in range(8):  # more revisions than the feed keeps
+        bindings.create_binding(s.db, CLI, s.a, s.prefix_id, f"1.2.3.{16 + n * 4}/30", CDN.id)
+    with s.db.engine.connect() as conn:
+        oldest = int(conn.execute(text("SELECT oldest FROM edge_head")).scalar_one())
+    assert oldest > served + 1  # what the edge serves is no longer followable
+    loaded = s.edge.metric("prefixgate_edge_snapshots_loaded_total") or 0
+    s.proxy.mode = "pass"
+    assert wait_until(lambda: s.edge.metric("prefixgate_edge_snapshots_loaded_total") == loaded + 1, timeout=10)
+    assert s.edge.serves(s.head()) and not echoed(s, ("1.2.3.4", 22))
