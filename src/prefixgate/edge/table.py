@@ -36,7 +36,8 @@ from ..domain.dnsname import parse_hostname
 from ..domain.errors import InvalidInput
 from ..domain.net import IPAddress
 from ..domain.spectrum import Protocol, parse_protocol
-from .intervals import Segments, intersect, laminar_flatten, merge, sweep_sets
+from .cdn import CdnArea, CdnAreas, cdn_areas
+from .intervals import Cover, Segments, laminar_flatten, merge
 from .state import AppRow, EdgeState, HostnameRow, PrefixRow
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "SPECTRUM_APP",
     "Answer",
     "CdnArea",
+    "CdnAreas",
     "EdgeTable",
     "HostEntry",
     "PortClaim",
@@ -92,17 +94,6 @@ class HostEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class CdnArea:
-    """Addresses start..end (integers of IPv`version`) where exactly `account_ids` may serve CDN (among
-    the accounts that hold an active custom hostname)."""
-
-    version: int
-    start: int
-    end: int
-    account_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class _Family:
     prefixes: Segments[PrefixRow]
     bindings: Segments[str]  # the service id of the longest-match binding
@@ -114,7 +105,7 @@ class Usability:
     flattened bindings; per (account, family), the union of the delegations the account received."""
 
     families: Mapping[int, _Family]
-    delegated: Mapping[tuple[str, int], Segments[bool]]
+    delegated: Mapping[tuple[str, int], Cover]
 
     def problem(self, account_id: str, ip: IPAddress, service_id: str) -> str | None:
         """Why `account_id` may not serve `service_id` on ip (ip_not_usable, prefix_not_approved,
@@ -126,7 +117,7 @@ class Usability:
             return "ip_not_usable"
         if prefix.account_id != account_id:
             mine = self.delegated.get((account_id, ip.version))
-            if mine is None or mine.index(x) < 0:
+            if mine is None or x not in mine:
                 return "ip_not_usable"
         if not prefix.approved:
             return "prefix_not_approved"
@@ -144,7 +135,7 @@ class EdgeTable:
     apps: Mapping[str, AppRow]
     claims: Mapping[tuple[IPAddress, str], tuple[PortClaim, ...]]  # (edge ip, transport) -> ports, sorted
     hostnames: Mapping[str, HostEntry]
-    cdn_areas: tuple[CdnArea, ...]  # sorted by (version, start), disjoint
+    cdn_areas: CdnAreas  # sorted by (version, start), disjoint
     udp_apps: tuple[str, ...]  # ids of UDP apps: HAProxy does not proxy UDP
     origin_names: tuple[str, ...]  # the origin names the data plane must resolve, sorted
     usability: Usability
@@ -197,7 +188,8 @@ def app_origin(app: AppRow) -> str:
 
 
 def _bounds(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int]:
-    return int(net.network_address), int(net.broadcast_address)
+    start = int(net.network_address)
+    return start, start | ((1 << (net.max_prefixlen - net.prefixlen)) - 1)  # cheaper than broadcast_address
 
 
 def _families(state: EdgeState) -> dict[int, _Family]:
@@ -219,10 +211,15 @@ def _families(state: EdgeState) -> dict[int, _Family]:
     return {v: _Family(Segments(prefixes[v]), Segments(bound[v])) for v in _FAMILIES}
 
 
-def _delegated(state: EdgeState, accounts: set[str]) -> dict[tuple[str, int], Segments[bool]]:
-    """The union of the delegations each of `accounts` received, each clipped to its prefix."""
+Received = dict[tuple[str, int], list[tuple[int, int]]]  # (account, family) -> merged intervals
+
+
+def _delegated(state: EdgeState, accounts: set[str]) -> tuple[Received, Received]:
+    """The union of the delegations each of `accounts` received, each clipped to its prefix; and the
+    same of only those in approved prefixes."""
     parts: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
-    bounds: dict[str, tuple[int, int, int]] = {}
+    approved: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
+    bounds: dict[str, tuple[int, int, int, bool]] = {}
     for d in state.delegations.values():
         if d.delegated_account_id not in accounts:
             continue
@@ -231,14 +228,17 @@ def _delegated(state: EdgeState, accounts: set[str]) -> dict[tuple[str, int], Se
             p = state.prefixes.get(d.prefix_id)
             if p is None:
                 continue
-            pb = bounds[d.prefix_id] = (p.cidr.version, *_bounds(p.cidr))
-        version, ps, pe = pb
+            pb = bounds[d.prefix_id] = (p.cidr.version, *_bounds(p.cidr), p.approved)
+        version, ps, pe, ok = pb
         if d.cidr.version != version:
             continue
         ds, de = _bounds(d.cidr)
         if ds <= pe and de >= ps:
-            parts[(d.delegated_account_id, version)].append((max(ps, ds), min(pe, de)))
-    return {key: Segments((s, e, True) for s, e in merge(iv)) for key, iv in parts.items()}
+            piece = (max(ps, ds), min(pe, de))
+            parts[(d.delegated_account_id, version)].append(piece)
+            if ok:
+                approved[(d.delegated_account_id, version)].append(piece)
+    return {k: merge(v) for k, v in parts.items()}, {k: merge(v) for k, v in approved.items()}
 
 
 def _app_answer(usability: Usability, state: EdgeState, app: AppRow, ip: IPAddress) -> Answer:
@@ -297,41 +297,25 @@ def _hostnames(state: EdgeState) -> dict[str, HostEntry]:
     return dict(sorted(out.items()))
 
 
-def _cdn_areas(usability: Usability, accounts: set[str]) -> tuple[CdnArea, ...]:
-    """Where each of `accounts` may serve CDN, cut into areas of one set of accounts each."""
-    out: list[CdnArea] = []
-    for version in _FAMILIES:
-        family = usability.families[version]
-        approved = Segments((s, e, True) for s, e, p in family.prefixes.items() if p.approved)
-        cdn = Segments((s, e, True) for s, e, sid in family.bindings.items() if sid == CDN.id)
-        owned: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for s, e, p in family.prefixes.items():
-            if p.approved and p.account_id in accounts:
-                owned[p.account_id].append((s, e))
-        groups: list[tuple[str, list[tuple[int, int]]]] = []
-        for account in sorted(accounts):
-            mine = usability.delegated.get((account, version))
-            received = [(s, e) for s, e, _ in mine.items()] if mine is not None else []
-            delegated = [(s, e) for s, e, _ in intersect(received, approved)]
-            usable = merge(owned.get(account, []) + delegated)
-            groups.append((account, merge((s, e) for s, e, _ in intersect(usable, cdn))))
-        out.extend(CdnArea(version, s, e, ids) for s, e, ids in sweep_sets(groups))
-    return tuple(out)
-
-
 def compile_table(state: EdgeState) -> EdgeTable:
     """The lookup table of `state`: pure and deterministic (the same state gives an equal table)."""
     hosts = _hostnames(state)
     host_accounts = {e.host.account_id for e in hosts.values()}
     app_accounts = {a.account_id for a in state.apps.values() if a.status == "active" and a.edge_ips}
     families = _families(state)
-    delegated = _delegated(state, host_accounts | app_accounts)
+    received, received_approved = _delegated(state, host_accounts | app_accounts)
+    delegated = {k: Cover(v) for k, v in received.items()}
     claims = _claims(Usability(families, delegated), state)
     usability = Usability(
         MappingProxyType(families),
         MappingProxyType({k: v for k, v in delegated.items() if k[0] in host_accounts}),
     )
-    areas = _cdn_areas(usability, host_accounts)
+    areas = cdn_areas(
+        {v: f.prefixes for v, f in families.items()},
+        {v: f.bindings for v, f in families.items()},
+        received_approved,
+        host_accounts,
+    )
     apps = dict(sorted(state.apps.items()))
     udp = tuple(a.id for a in apps.values() if _protocol(a.protocol).transport == "udp")
     names = {a.origin_dns_name for a in apps.values() if a.origin_dns_name and _protocol(a.protocol).transport == "tcp"}
