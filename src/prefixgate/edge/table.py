@@ -21,6 +21,7 @@ once per (app, edge IP) at compile time. No address range is ever enumerated.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 from bisect import bisect_right
 from collections import defaultdict
@@ -267,18 +268,28 @@ def _claims(usability: Usability, state: EdgeState) -> dict[tuple[IPAddress, str
 
 
 def _winners(candidates: list[tuple[int, int, AppRow, Answer]]) -> tuple[PortClaim, ...]:
-    """Cut the ports the candidates claim into pieces, each won by its best claimant (see `_rank`)."""
+    """Cut the ports the candidates claim into pieces, each won by its best claimant (see `_rank`): a sweep
+    over the range ends with a heap of the claims open there, O(k log k) for k apps on one address."""
     if len(candidates) == 1:
         s, e, app, answer = candidates[0]
         return (PortClaim(s, e, app.id, answer),)
+    by_rank = sorted(range(len(candidates)), key=lambda i: _rank(candidates[i][2]))
+    rank = {i: r for r, i in enumerate(by_rank)}
+    by_start = sorted(range(len(candidates)), key=lambda i: candidates[i][0])
     cuts = sorted({s for s, _, _, _ in candidates} | {e + 1 for _, e, _, _ in candidates})
+    open_: list[tuple[int, int]] = []  # (-rank, index): the best open claim first
     out: list[PortClaim] = []
+    j = 0
     for lo, nxt in pairwise(cuts):
-        hi = nxt - 1
-        holders = [(app, answer) for s, e, app, answer in candidates if s <= lo and hi <= e]
-        if not holders:
+        while j < len(by_start) and candidates[by_start[j]][0] <= lo:
+            heapq.heappush(open_, (-rank[by_start[j]], by_start[j]))
+            j += 1
+        while open_ and candidates[open_[0][1]][1] < lo:
+            heapq.heappop(open_)  # closed before this piece (a better claim that ended)
+        if not open_:
             continue
-        app, answer = max(holders, key=lambda h: _rank(h[0]))
+        _, _, app, answer = candidates[open_[0][1]]
+        hi = nxt - 1
         if out and out[-1].app_id == app.id and out[-1].end + 1 == lo:
             out[-1] = PortClaim(out[-1].start, hi, app.id, answer)
         else:
