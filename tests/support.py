@@ -70,7 +70,7 @@ def migrated_database(url: str, settings: Settings | None = None) -> SqlDatabase
         sqlite_busy_timeout_ms=s.sqlite_busy_timeout_ms,
     )
     upgrade(engine)
-    return SqlDatabase(engine)
+    return SqlDatabase(engine, edge_feed_keep=s.edge_feed_keep)
 
 
 class Server:

@@ -43,4 +43,4 @@ def open_database(settings: Settings, *, migrate: bool | None = None) -> SqlData
             raise SchemaNotCurrent(
                 f"database schema is at {current or 'nothing'}, not {head}: run `prefixgate migrate` first"
             )
-    return SqlDatabase(engine)
+    return SqlDatabase(engine, edge_feed_keep=settings.edge_feed_keep)

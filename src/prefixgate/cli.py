@@ -20,8 +20,9 @@ from .bootstrap import SchemaNotCurrent, open_database
 from .demo import load_demo
 from .domain.errors import DomainError
 from .metrics import MULTIPROC_ENV
-from .service import edge, identity, prefixes, sessions, tokens
+from .service import edge, edge_feed, identity, prefixes, sessions, tokens
 from .service.context import Actor, rfc3339
+from .service.feed_records import edge_token_record
 from .service.records import account_record, member_record, prefix_record, resolution_record, token_record
 from .settings import Settings, SettingsError
 
@@ -252,10 +253,97 @@ def create_token(
     _run(act)
 
 
+@admin.command("create-edge-token")
+def create_edge_token(
+    name: Annotated[str, typer.Option(help="Which edge (or fleet of edges) uses it")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a token for edges → {"id", "name", "value", ...}; it reads the change feed and reports, nothing else."""
+
+    def act() -> dict[str, Any]:
+        token, value = edge_feed.create_edge_token(open_database(_settings(database_url)), Actor.cli(), name)
+        return {**edge_token_record(token), "value": value}
+
+    _run(act)
+
+
 @admin.command("approve-prefix")
 def approve_prefix(prefix_id: Annotated[str, typer.Option()], database_url: DatabaseUrl = None) -> None:
     """Approve a prefix ("V") → the prefix."""
     _run(lambda: prefix_record(prefixes.approve_prefix(open_database(_settings(database_url)), Actor.cli(), prefix_id)))
+
+
+def _host_port(text: str, option: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise typer.BadParameter(f"{text!r} must be HOST:PORT, such as 127.0.0.1:8443", param_hint=option)
+    return host, int(port)
+
+
+@app.command("edge")
+def edge_command(
+    control_plane: Annotated[
+        str,
+        typer.Option("--control-plane", help="The address `prefixgate serve` listens on, e.g. http://127.0.0.1:8080"),
+    ],
+    token: Annotated[str, typer.Option("--token", help="An edge token (prefixgate admin create-edge-token)")],
+    listen: Annotated[
+        str, typer.Option("--listen", metavar="HOST:PORT", help="Where connections arrive, each with a PROXY v2 header")
+    ],
+    haproxy: Annotated[str, typer.Option("--haproxy", help="The HAProxy executable")] = "/usr/sbin/haproxy",
+    state_dir: Annotated[
+        str, typer.Option("--state-dir", help="Keeps the last table, HAProxy's configuration and maps")
+    ] = "./prefixgate-edge",
+    metrics: Annotated[
+        str | None, typer.Option("--metrics", metavar="HOST:PORT", help="Serve Prometheus metrics here")
+    ] = None,
+    dns_server: Annotated[
+        str | None,
+        typer.Option(
+            "--dns-server",
+            metavar="HOST:PORT",
+            help="Resolves origin names (default: the nameservers of /etc/resolv.conf)",
+        ),
+    ] = None,
+    origin_http_port: Annotated[
+        int,
+        typer.Option("--origin-http-port", min=1, max=65535, help="Lab setting: custom hostnames' HTTP origin port"),
+    ] = 80,
+    origin_tls_port: Annotated[
+        int, typer.Option("--origin-tls-port", min=1, max=65535, help="Lab setting: custom hostnames' TLS origin port")
+    ] = 443,
+    node: Annotated[str | None, typer.Option("--node", help="This edge's name (default: host name and port)")] = None,
+) -> None:
+    """Run an edge: HAProxy on --listen, programmed live from the control plane's change feed."""
+    from pathlib import Path
+
+    from .adapters.dns.inspector import SYSTEM_RESOLV_CONF
+    from .adapters.dns.lookup import system_nameservers
+    from .edge.run import EdgeOptions, run_edge
+    from .logs import configure_logging
+
+    try:
+        servers = (parse_dns_server(dns_server),) if dns_server else tuple(system_nameservers(SYSTEM_RESOLV_CONF))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--dns-server'") from None
+    if not control_plane.startswith(("http://", "https://")):
+        raise typer.BadParameter("must start with http:// or https://", param_hint="'--control-plane'")
+    configure_logging()
+    run_edge(
+        EdgeOptions(
+            control_plane=control_plane,
+            token=token,
+            listen=_host_port(listen, "'--listen'"),
+            haproxy_bin=haproxy,
+            state_dir=Path(state_dir).resolve(),
+            metrics=_host_port(metrics, "'--metrics'") if metrics else None,
+            dns_servers=servers,
+            origin_http_port=origin_http_port,
+            origin_tls_port=origin_tls_port,
+            node=node,
+        )
+    )
 
 
 def main() -> None:

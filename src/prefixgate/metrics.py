@@ -27,6 +27,9 @@ __all__ = [
     "UNMATCHED",
     "count_error",
     "count_gauges",
+    "feed_head_seen",
+    "feed_wait_ended",
+    "feed_wait_started",
     "multiprocess",
     "observe_lock_wait",
     "observe_request",
@@ -75,6 +78,12 @@ _pool_waiting = Gauge(
     multiprocess_mode="livesum",
 )
 _workers = Gauge("prefixgate_worker_processes", "Live processes serving the API", multiprocess_mode="livesum")
+_feed_waiting = Gauge(
+    "prefixgate_edge_feed_waiting", "Long polls of /edge/changes waiting for a change", multiprocess_mode="livesum"
+)
+_feed_head = Gauge(
+    "prefixgate_edge_feed_head", "The newest edge-feed revision the processes know of", multiprocess_mode="livemax"
+)
 
 # Label children, created once per label set: .labels() costs far more than the lookup.
 _request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -137,6 +146,18 @@ def pool_wait_started() -> None:
 
 def pool_wait_ended() -> None:
     _pool_waiting.dec()
+
+
+def feed_wait_started() -> None:
+    _feed_waiting.inc()
+
+
+def feed_wait_ended() -> None:
+    _feed_waiting.dec()
+
+
+def feed_head_seen(revision: int) -> None:
+    _feed_head.set(revision)
 
 
 def worker_started() -> None:

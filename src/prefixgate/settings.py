@@ -73,6 +73,10 @@ class Settings:
     login_max_failures: int = 5
     login_window_s: float = 900.0
     login_cooldown_s: float = 300.0
+    # The edge feed keeps the changes of this many newest revisions; an edge that has not reported for
+    # edge_stale_s seconds is stale and no longer holds bindings in provisioning.
+    edge_feed_keep: int = 100_000
+    edge_stale_s: float = 30.0
 
     @property
     def allow_non_global_http(self) -> bool:
@@ -131,6 +135,10 @@ class Settings:
             s = replace(s, login_window_s=_number("LOGIN_WINDOW_S", v, float, "a number of seconds"))
         if (v := get("LOGIN_COOLDOWN_S")) is not None:
             s = replace(s, login_cooldown_s=_number("LOGIN_COOLDOWN_S", v, float, "a number of seconds"))
+        if (v := get("EDGE_FEED_KEEP")) is not None:
+            s = replace(s, edge_feed_keep=_number("EDGE_FEED_KEEP", v, int, "a whole number of revisions"))
+        if (v := get("EDGE_STALE_S")) is not None:
+            s = replace(s, edge_stale_s=_number("EDGE_STALE_S", v, float, "a number of seconds"))
         s.check()
         return s
 
@@ -161,6 +169,14 @@ class Settings:
         for name, value in (("LOGIN_WINDOW_S", self.login_window_s), ("LOGIN_COOLDOWN_S", self.login_cooldown_s)):
             if not 1 <= value <= 86400:
                 raise SettingsError(f"PREFIXGATE_{name} must be 1 to 86400 seconds, not {value}")
+        if not 1 <= self.edge_feed_keep <= 100_000_000:
+            raise SettingsError(
+                f"PREFIXGATE_EDGE_FEED_KEEP must be 1 to 100000000 revisions, not {self.edge_feed_keep}"
+            )
+        if not 0 < self.edge_stale_s <= 86400:
+            raise SettingsError(
+                f"PREFIXGATE_EDGE_STALE_S must be more than 0 and at most 86400 seconds, not {self.edge_stale_s}"
+            )
 
     def to_env(self) -> dict[str, str]:
         """These settings as PREFIXGATE_* variables: `from_env` of them gives these settings back.
@@ -183,6 +199,8 @@ class Settings:
             "LOGIN_MAX_FAILURES": self.login_max_failures,
             "LOGIN_WINDOW_S": repr(self.login_window_s),
             "LOGIN_COOLDOWN_S": repr(self.login_cooldown_s),
+            "EDGE_FEED_KEEP": self.edge_feed_keep,
+            "EDGE_STALE_S": repr(self.edge_stale_s),
         }
         return {f"PREFIXGATE_{name}": str(value) for name, value in values.items()}
 

@@ -19,6 +19,9 @@ STDLIB = frozenset(sys.stdlib_module_names)
 # The service layer may use these third-party libraries (password hashing); nothing web or database.
 SERVICE_THIRD_PARTY = frozenset({"argon2"})
 OUTER_LAYERS = ("adapters", "api", "cli", "bootstrap", "demo", "settings", "logs")
+# Pure modules outside domain/ that the service layer may use: the edge's serving-state model and codec
+# (stdlib and prefixgate.domain only, checked below).
+SERVICE_PURE = frozenset({"prefixgate.edge.state"})
 
 
 def imports(path: Path) -> list[tuple[int, str]]:
@@ -67,11 +70,25 @@ def test_service_imports_point_inward(path: Path) -> None:
         target = resolve(path, level, module)
         top = target.split(".")[0]
         if top == "prefixgate":
+            if target in SERVICE_PURE:
+                continue
             layer = target.split(".")[1] if "." in target else ""
             assert layer in ("domain", "service"), f"service/{path.name} imports {target}: imports must point inward"
             assert layer not in OUTER_LAYERS
         else:
             assert top in STDLIB | SERVICE_THIRD_PARTY, f"service/{path.name} imports third-party {target}"
+
+
+@pytest.mark.parametrize("module", sorted(SERVICE_PURE))
+def test_pure_modules_the_service_layer_uses_import_only_the_stdlib_and_the_domain(module: str) -> None:
+    path = PACKAGE.parent.joinpath(*module.split(".")).with_suffix(".py")
+    for level, imported in imports(path):
+        target = resolve(path, level, imported)
+        top = target.split(".")[0]
+        if top == "prefixgate":
+            assert target.startswith("prefixgate.domain"), f"{module} imports {target}: it must stay pure"
+        else:
+            assert top in STDLIB, f"{module} imports {target}, which is not in the standard library"
 
 
 def test_resolve_understands_relative_imports() -> None:

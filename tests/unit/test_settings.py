@@ -285,3 +285,29 @@ def test_dashboard_sign_in_settings_that_are_not_numbers_are_refused(name: str, 
     bad = "2.5" if name == "LOGIN_MAX_FAILURES" else "soon"
     with pytest.raises(SettingsError, match=f"^PREFIXGATE_{name} must be {what}, not '{bad}'$"):
         Settings.from_env({f"PREFIXGATE_{name}": bad})
+
+
+def test_edge_feed_defaults_and_variables() -> None:
+    s = Settings.from_env({})
+    assert (s.edge_feed_keep, s.edge_stale_s) == (100_000, 30.0)
+    s = Settings.from_env({"PREFIXGATE_EDGE_FEED_KEEP": "500", "PREFIXGATE_EDGE_STALE_S": "2.5"})
+    assert (s.edge_feed_keep, s.edge_stale_s) == (500, 2.5)
+    assert Settings.from_env(s.to_env()) == s
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "message"),
+    [
+        ("EDGE_FEED_KEEP", "0", "must be 1 to 100000000 revisions, not 0"),
+        ("EDGE_FEED_KEEP", "-5", "must be 1 to 100000000 revisions, not -5"),
+        ("EDGE_FEED_KEEP", "1.5", "must be a whole number of revisions, not '1.5'"),
+        ("EDGE_STALE_S", "0", "must be more than 0 and at most 86400 seconds, not 0.0"),
+        ("EDGE_STALE_S", "86401", "must be more than 0 and at most 86400 seconds, not 86401.0"),
+        ("EDGE_STALE_S", "nan", "must be more than 0 and at most 86400 seconds, not nan"),
+        ("EDGE_STALE_S", "soon", "must be a number of seconds, not 'soon'"),
+    ],
+)
+def test_edge_feed_settings_are_bounded(name: str, bad: str, message: str) -> None:
+    with pytest.raises(SettingsError) as e:
+        Settings.from_env({f"PREFIXGATE_{name}": bad})
+    assert str(e.value) == f"PREFIXGATE_{name} {message}"

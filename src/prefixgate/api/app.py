@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..adapters.db.engine import make_engine
+from ..adapters.db.feed_watch import head_watcher
 from ..adapters.db.pool_metrics import install_pool_metrics
 from ..adapters.db.uow import SqlDatabase
 from ..adapters.dns import DnsInspector
@@ -25,6 +26,7 @@ from .docs import install_docs
 from .errors import install_error_handlers
 from .middleware import BodyLimit, RequestLog
 from .observe import CachedCounts, RouteLabels, route_templates
+from .protocol import DRAINING
 from .routes import (
     access,
     accounts,
@@ -34,6 +36,7 @@ from .routes import (
     custom_hostnames,
     delegations,
     edge,
+    edge_feed,
     health,
     metrics,
     prefixes,
@@ -67,7 +70,8 @@ def create_app(
             statement_timeout_ms=settings.statement_timeout_ms,
             connect_timeout_s=settings.connect_timeout_s,
             sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        )
+        ),
+        edge_feed_keep=settings.edge_feed_keep,
     )
     app.state.inspector = inspector or DnsInspector(
         settings.dns_server,
@@ -75,6 +79,7 @@ def create_app(
         http_port=settings.validation_http_port,
         allow_non_global_http=settings.allow_non_public_prefixes,
     )
+    app.state.feed_watch = head_watcher(app.state.db, connect_timeout_s=settings.connect_timeout_s)
     app.state.authenticator = Authenticator(settings.credential_cache_ttl_s)
     app.state.db.on_credentials_changed(app.state.authenticator.forget_all)
     install_pool_metrics(app.state.db.engine)
@@ -96,6 +101,7 @@ def create_app(
         spectrum,
         custom_hostnames,
         edge,
+        edge_feed,
     ):
         app.router.routes.extend(module.router.routes)
     install_docs(app, API_PREFIX)
@@ -116,9 +122,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     revalidator = Revalidator(app.state.db, app.state.inspector, interval) if interval > 0 else None
     if revalidator is not None:
         revalidator.start()
+    watch = app.state.feed_watch
+    watch.start()
+    DRAINING.add(watch.release)  # `serve` stopping releases long polls first (protocol.py)
     try:
         yield
     finally:
+        DRAINING.discard(watch.release)
+        await watch.stop()
         if revalidator is not None:
             revalidator.stop()
 

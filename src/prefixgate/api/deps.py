@@ -6,6 +6,7 @@ the route body and its database work share one hop (see routing.py).
 
 from __future__ import annotations
 
+import functools
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from ..domain.errors import AccessDenied, Unauthenticated
 from ..domain.model import PageRequest
 from ..service.auth import Authenticator, Credential
 from ..service.context import Actor
-from ..service.ports import Database, HostnameInspector
+from ..service.ports import Database, HeadWatch, HostnameInspector
 from ..settings import Settings
 from .routing import clean_path, in_thread, request_scope
 
@@ -27,6 +28,8 @@ __all__ = [
     "AuditPaging",
     "CurrentActor",
     "Db",
+    "FeedActor",
+    "FeedWatch",
     "Force",
     "Inspector",
     "MetricsScraper",
@@ -70,21 +73,42 @@ def _credential(request: Request) -> Credential:
     return Credential(email=email, api_key=key)
 
 
-async def _actor(request: Request) -> Actor:
+async def _authenticate(request: Request, *, edge: bool) -> Actor:
     """The caller. A credential seen within the cache's lifetime costs no query and no thread hop;
     otherwise it is looked up in the request's own unit of work. The path's ids are checked first
-    (clean_path): one dependency fewer for FastAPI to solve on every request."""
+    (clean_path): one dependency fewer for FastAPI to solve on every request. Edge tokens count only
+    with `edge`."""
     clean_path(request)
     credential = _credential(request)
     ip = request.client.host if request.client else None
     authenticator: Authenticator = request.app.state.authenticator
-    actor = authenticator.cached(credential, ip)
+    actor = authenticator.cached(credential, ip, edge=edge)
     if actor is None:
-        actor = await in_thread(authenticator.authenticate, request_scope(request), credential, ip)
+        actor = await in_thread(
+            functools.partial(authenticator.authenticate, edge=edge), request_scope(request), credential, ip
+        )
     return actor
 
 
+async def _actor(request: Request) -> Actor:
+    return await _authenticate(request, edge=False)
+
+
+async def _feed_actor(request: Request) -> Actor:
+    return await _authenticate(request, edge=True)
+
+
+async def _watch(request: Request) -> HeadWatch:
+    watch: HeadWatch = request.app.state.feed_watch
+    return watch
+
+
+# The caller of any endpoint; an edge token is refused here as an unknown token is.
 CurrentActor = Annotated[Actor, Depends(_actor)]
+# The caller of the edge feed's endpoints (snapshot, changes, node reports): an edge token, or a user.
+FeedActor = Annotated[Actor, Depends(_feed_actor)]
+# This process's watch on the feed's head, for long polls.
+FeedWatch = Annotated[HeadWatch, Depends(_watch)]
 
 
 def _allowed(host: str | None, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:

@@ -21,6 +21,7 @@ from ..domain.errors import (
     AccessDenied,
     Conflict,
     DomainError,
+    FeedGone,
     InvalidInput,
     NotFound,
     RateLimited,
@@ -39,6 +40,7 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     AccessDenied: 403,
     NotFound: 404,
     Conflict: 409,
+    FeedGone: 410,
     RateLimited: 429,
     DomainError: 400,
 }

@@ -12,13 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import Callable
 from contextlib import suppress
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..domain.codes import Code
 
-__all__ = ["NoDelayHttpToolsProtocol", "set_nodelay"]
+__all__ = ["DRAINING", "NoDelayHttpToolsProtocol", "set_nodelay"]
+
+# Called (on the event loop) when the server starts to shut down, before it waits for requests in flight:
+# long polls registered here answer at once instead of holding the shutdown up to its graceful timeout.
+DRAINING: set[Callable[[], None]] = set()
 
 
 def set_nodelay(transport: asyncio.BaseTransport) -> None:
@@ -32,6 +37,11 @@ class NoDelayHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         set_nodelay(transport)
         super().connection_made(transport)
+
+    def shutdown(self) -> None:
+        for release in list(DRAINING):
+            release()
+        super().shutdown()
 
     def send_400_response(self, msg: str) -> None:
         """A request the HTTP parser refuses (a malformed request line or header, a method it does not

@@ -56,6 +56,9 @@ class Binding:
     service: Service
     state: str  # "provisioning" | "active"
     created_at: datetime
+    # The edge-feed revision that created it (None: older than the feed); it is `provisioning` until
+    # every live edge serves that revision.
+    revision: int | None = None
 
 
 def effective_binding(bindings: Iterable[Binding], ip: IPAddress) -> Binding | None:

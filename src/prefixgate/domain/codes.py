@@ -59,6 +59,7 @@ class Code(IntEnum):
     MAP_IPS_LOCKED = 2105
     FOREIGN_ACCOUNT_MEMBER = 2106
     MEMBERSHIP_NOT_DELETABLE = 2107
+    FEED_GONE = 2200  # the edge feed no longer keeps (or never had) the changes after that revision
     NO_ROUTE = 7000
     METHOD_NOT_ALLOWED = 7001
     INVALID_ACCESS_TOKEN = 9109

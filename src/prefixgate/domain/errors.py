@@ -6,6 +6,7 @@ __all__ = [
     "AccessDenied",
     "Conflict",
     "DomainError",
+    "FeedGone",
     "InvalidInput",
     "NotFound",
     "RateLimited",
@@ -45,6 +46,13 @@ class Conflict(DomainError):
     """The change collides with existing state (HTTP 409)."""
 
     code = 1004
+
+
+class FeedGone(DomainError):
+    """The change feed cannot bring the caller forward from the revision it named: too old, or ahead of
+    the head; it must reload the snapshot (HTTP 410)."""
+
+    code = 2200
 
 
 class Unauthenticated(DomainError):

@@ -23,7 +23,7 @@ class EdgeStatus:
     control_plane_up: bool = False
     serving_saved_state: bool = False  # serving the table from --state-dir, not yet confirmed by the feed
     map_entries: Mapping[str, int] = field(default_factory=dict)
-    outcomes: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (outcome, reason) -> count
+    outcomes: Mapping[str, int] = field(default_factory=dict)  # "path|reason" -> count, from HAProxy
     haproxy_restarts: int = 0
     haproxy_up: bool = False
     snapshots_refused: int = 0
@@ -65,10 +65,11 @@ class _StatusCollector(Collector):
         outcomes = CounterMetricFamily(
             "prefixgate_edge_connections",
             "Connections and HTTP requests through the edge, by outcome and reason.",
-            labels=["outcome", "reason"],
+            labels=["path", "outcome", "reason"],
         )
-        for (outcome, reason), count in sorted(s.outcomes.items()):
-            outcomes.add_metric([outcome, reason], count)
+        for key, count in sorted(s.outcomes.items()):
+            path, _, reason = key.partition("|")
+            outcomes.add_metric([path, "served" if reason == "served" else "refused", reason], count)
         yield outcomes
         yield _counter("prefixgate_edge_haproxy_restarts", "Times HAProxy was restarted.", s.haproxy_restarts)
         yield _counter("prefixgate_edge_snapshots_refused", "Snapshots refused (bad checksum).", s.snapshots_refused)

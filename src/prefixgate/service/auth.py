@@ -32,15 +32,19 @@ class Credential:
 
 @dataclass(frozen=True, slots=True)
 class _Identity:
-    """Who a credential is, as cached: everything an Actor needs except the caller's address."""
+    """Who a credential is, as cached: everything an Actor needs except the caller's address. An edge
+    token's identity has no user, only `edge_token_id`."""
 
-    user: User
+    user: User | None
     grants: dict[str, frozenset[Permission]]
     token_id: str | None
     not_before: datetime | None
     expires_on: datetime | None
+    edge_token_id: str | None = None
 
     def actor(self, ip: str | None) -> Actor:
+        if self.edge_token_id is not None:
+            return Actor(user=None, interface="edge", ip=ip, edge_token_id=self.edge_token_id)
         return Actor(user=self.user, grants=self.grants, ip=ip, token_id=self.token_id)
 
     def in_force(self, now: datetime) -> bool:
@@ -53,6 +57,9 @@ class Authenticator:
     A hit costs no query. A token deleted or a membership removed or changed in this process empties the
     cache when that change commits (forget_all); in any other process the old answer lives at most
     `ttl_s` seconds. A token's own expiry is checked on every hit. `ttl_s=0` turns the cache off.
+
+    Edge tokens are accepted only where the caller says `edge=True` (the edge feed's endpoints);
+    anywhere else one is refused exactly as an unknown token is.
     """
 
     def __init__(self, ttl_s: float, *, max_entries: int = 10_000) -> None:
@@ -62,8 +69,9 @@ class Authenticator:
         self._generation = 0
         self._lock = threading.Lock()
 
-    def cached(self, credential: Credential, ip: str | None) -> Actor | None:
-        """The Actor for `credential` if it is cached and still in force; None means: ask the database."""
+    def cached(self, credential: Credential, ip: str | None, *, edge: bool = False) -> Actor | None:
+        """The Actor for `credential` if it is cached and still in force; None means: ask the database
+        (which refuses an edge token unless `edge`)."""
         if self._ttl <= 0:
             return None
         key = _key(credential)
@@ -71,19 +79,21 @@ class Authenticator:
         if entry is None:
             return None
         until, identity = entry
+        if identity.edge_token_id is not None and not edge:
+            return None
         if time.monotonic() >= until or not identity.in_force(utcnow()):
             self._entries.pop(key, None)  # type: ignore[arg-type]
             return None
         return identity.actor(ip)
 
-    def authenticate(self, db: Database, credential: Credential, ip: str | None) -> Actor:
-        """Look the credential up in `db` and cache who it is.
+    def authenticate(self, db: Database, credential: Credential, ip: str | None, *, edge: bool = False) -> Actor:
+        """Look the credential up in `db` and cache who it is. An edge token counts only with `edge`.
 
         Raises:
             Unauthenticated: no credential (code 10000) or a bad one (9109 for tokens, 10000 for keys).
         """
         generation = self._generation
-        actor, identity = _resolve(db, credential, ip)
+        actor, identity = _resolve(db, credential, ip, edge=edge)
         key = _key(credential)
         if self._ttl > 0 and key is not None:
             with self._lock:
@@ -108,9 +118,9 @@ def _key(credential: Credential) -> str | None:
     return None
 
 
-def _resolve(db: Database, credential: Credential, ip: str | None) -> tuple[Actor, _Identity]:
+def _resolve(db: Database, credential: Credential, ip: str | None, *, edge: bool) -> tuple[Actor, _Identity]:
     if credential.bearer is not None:
-        return _by_token(db, credential.bearer, ip)
+        return _by_token(db, credential.bearer, ip, edge=edge)
     if credential.email is not None and credential.api_key is not None:
         return _by_key(db, credential.email, credential.api_key, ip)
     raise Unauthenticated(
@@ -123,7 +133,7 @@ def grants_of(uow: UnitOfWork, user: User) -> dict[str, frozenset[Permission]]:
     return {m.account_id: permissions_of(m.role_ids) for m in uow.members.for_user(user.id)}
 
 
-def _by_token(db: Database, value: str, ip: str | None) -> tuple[Actor, _Identity]:
+def _by_token(db: Database, value: str, ip: str | None, *, edge: bool) -> tuple[Actor, _Identity]:
     invalid = Unauthenticated("Invalid API Token", code=Code.INVALID_ACCESS_TOKEN)
     if not value or len(value) > 200:
         raise invalid
@@ -131,6 +141,11 @@ def _by_token(db: Database, value: str, ip: str | None) -> tuple[Actor, _Identit
     token: ApiToken | None
     with db.read() as uow:
         token = uow.tokens.by_hash(digest(value))
+        if token is None and edge:
+            edge_token = uow.edge_feed.token_by_hash(digest(value))
+            if edge_token is not None:
+                identity = _Identity(None, {}, None, None, None, edge_token_id=edge_token.id)
+                return identity.actor(ip), identity
         if token is None or token.status != "active":
             raise invalid
         user = uow.users.get(token.user_id)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 from ..domain.bindings import SERVICES, Binding, Service, check_new_binding, service_by_id
 from ..domain.codes import Code
+from ..domain.edge_feed import DEFAULT_STALE_S, is_settled, settle_limit
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import Prefix
 from ..domain.net import parse_cidr
@@ -21,6 +25,7 @@ __all__ = [
     "get_binding",
     "list_bindings",
     "list_services",
+    "settled",
 ]
 
 
@@ -36,27 +41,57 @@ def _prefix(uow: UnitOfWork, account_id: str, prefix_id: str, *, for_update: boo
     return prefix
 
 
-def list_bindings(db: Database, actor: Actor, account_id: str, prefix_id: str) -> list[Binding]:
+def settled(db: Database, uow: UnitOfWork, found: Sequence[Binding], stale_s: float) -> list[Binding]:
+    """`found` as provisioning stands now: a binding every live edge serves (or any, when no edge is live,
+    say because the only one went stale) is active, and is stored so when the write lock is free at once
+    (otherwise a later read or an edge's report stores it)."""
+    if not any(b.state == "provisioning" for b in found):
+        return list(found)
+    limit = settle_limit(uow.edge_feed.nodes(), utcnow(), stale_s)
+    now_active = {b.id for b in found if b.state == "provisioning" and is_settled(b.revision, limit)}
+    if now_active:
+        with db.write_if_free() as w:
+            if w is not None:
+                w.bindings.settle(limit)
+                w.commit()
+    return [dataclasses.replace(b, state="active") if b.id in now_active else b for b in found]
+
+
+def list_bindings(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, *, stale_s: float = DEFAULT_STALE_S
+) -> list[Binding]:
     actor.require(account_id, Permission.ADDRESSING_READ)
     with db.read() as uow:
-        return uow.bindings.for_prefix(_prefix(uow, account_id, prefix_id).id)
+        return settled(db, uow, uow.bindings.for_prefix(_prefix(uow, account_id, prefix_id).id), stale_s)
 
 
-def get_binding(db: Database, actor: Actor, account_id: str, prefix_id: str, binding_id: str) -> Binding:
+def get_binding(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, binding_id: str, *, stale_s: float = DEFAULT_STALE_S
+) -> Binding:
     actor.require(account_id, Permission.ADDRESSING_READ)
     with db.read() as uow:
         binding = uow.bindings.get(_prefix(uow, account_id, prefix_id).id, binding_id)
-    if binding is None:
-        raise NotFound("binding not found", code=Code.NOT_FOUND)
-    return binding
+        if binding is None:
+            raise NotFound("binding not found", code=Code.NOT_FOUND)
+        return settled(db, uow, [binding], stale_s)[0]
 
 
 def create_binding(
-    db: Database, actor: Actor, account_id: str, prefix_id: str, cidr: str, service_id: str, *, force: bool = False
+    db: Database,
+    actor: Actor,
+    account_id: str,
+    prefix_id: str,
+    cidr: str,
+    service_id: str,
+    *,
+    force: bool = False,
+    stale_s: float = DEFAULT_STALE_S,
 ) -> Binding:
     """Bind part or all of a prefix to a service. Only the prefix's owner may.
 
-    The binding starts `provisioning` and becomes `active` once the change is committed.
+    The binding starts `provisioning` with the feed revision its commit takes, and becomes `active` once
+    every live edge (one heard from within `stale_s`) serves that revision: on commit when no edge is live,
+    otherwise when the last of them reports it (report_node) or a read finds it so.
 
     Raises:
         InvalidInput: bad CIDR, unknown service, outside the prefix, a first binding not covering it all.
@@ -105,10 +140,12 @@ def create_binding(
             new=binding_record(binding),
         )
         uow.commit()
+        revision = uow.committed_revision
     with db.write() as uow:  # committed: the binding is in effect for every API process
-        uow.bindings.set_state(binding.id, "active")
+        if is_settled(revision, settle_limit(uow.edge_feed.nodes(), utcnow(), stale_s)):
+            uow.bindings.set_state(binding.id, "active")
         uow.commit()
-    return binding
+    return dataclasses.replace(binding, revision=revision)
 
 
 def _removal(uow: UnitOfWork, prefix: Prefix, binding_id: str) -> tuple[Binding, Impact, str]:

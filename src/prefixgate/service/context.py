@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..domain.codes import Code
+from ..domain.edge_feed import EDGE_KIND_OF
 from ..domain.errors import AccessDenied
 from ..domain.model import AuditEvent, User
 from ..domain.roles import Permission
@@ -37,7 +38,8 @@ def rfc3339(when: datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The caller of a use case: an authenticated user, or the operator at the CLI.
+    """The caller of a use case: an authenticated user, an edge (an edge token: no user, no grants), or
+    the operator at the CLI.
 
     `grants` maps each account the user belongs to onto the permissions its roles give.
     """
@@ -48,6 +50,7 @@ class Actor:
     ip: str | None = None
     token_id: str | None = None
     is_system: bool = False
+    edge_token_id: str | None = None
 
     @classmethod
     def cli(cls) -> Actor:
@@ -78,6 +81,15 @@ class Actor:
         if not self.is_operator:
             raise AccessDenied("only operators may do this", code=Code.FORBIDDEN)
 
+    @property
+    def is_edge(self) -> bool:
+        return self.edge_token_id is not None
+
+    def require_feed(self) -> None:
+        """Edges and operators may read the change feed; nobody else."""
+        if not (self.is_edge or self.is_operator):
+            raise AccessDenied("only edges and operators may read the edge feed", code=Code.FORBIDDEN)
+
 
 def record(
     uow: UnitOfWork,
@@ -93,12 +105,18 @@ def record(
     """Write one audit event into each owner's log (("account", id) or ("user", id)), inside `uow`.
 
     `action` is "<resource type>.<verb>", e.g. "delegation.created"; `resource_id` names the object.
+    A change to an object the edges serve (EDGE_KIND_OF) is also noted for the edge feed: the unit's
+    commit gives it a revision.
 
     The first owner is the acting side. Copies in other accounts' logs (a delegatee's, an app owner's)
     name the actor only by id: another tenant never learns the actor's email or IP address.
     """
     when = utcnow()
     user = actor.user
+    resource_type = action.partition(".")[0]
+    edge_kind = EDGE_KIND_OF.get(resource_type)
+    if edge_kind is not None:
+        uow.note_change(edge_kind, resource_id)
     owners = list(dict.fromkeys(owners))
     events = [
         AuditEvent(
@@ -112,7 +130,7 @@ def record(
             actor_ip=actor.ip if i == 0 else None,
             interface=actor.interface,
             action=action,
-            resource_type=action.partition(".")[0],
+            resource_type=resource_type,
             resource_id=resource_id,
             old_value=dict(old) if old is not None else None,
             new_value=dict(new) if new is not None else None,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
 from ..domain.address_maps import AddressMap, Kind, MapIp, MapMembership
 from ..domain.bindings import Binding
+from ..domain.edge_feed import EdgeNode, EdgeToken, FeedHead
 from ..domain.hostnames import CustomHostname, DnsAnswer, FallbackOrigin, HostnameQuery
 from ..domain.model import (
     Account,
@@ -28,6 +29,7 @@ from ..domain.model import (
 from ..domain.net import IPAddress, IPNetwork
 from ..domain.sessions import LoginFailures, WebSession
 from ..domain.spectrum import PortRange, SpectrumApp
+from ..edge.state import EdgeState, Row
 
 __all__ = [
     "AccountRepo",
@@ -36,7 +38,10 @@ __all__ = [
     "BindingRepo",
     "Database",
     "DelegationRepo",
+    "EdgeFeedRepo",
+    "EdgeStateRepo",
     "FallbackOriginRepo",
+    "HeadWatch",
     "HostnameInspector",
     "HostnameRepo",
     "LoginFailureRepo",
@@ -138,6 +143,9 @@ class BindingRepo(Protocol):
     def for_prefix(self, prefix_id: str) -> list[Binding]: ...
     def set_state(self, binding_id: str, state: str) -> None: ...
     def delete(self, binding_id: str) -> None: ...
+    def settle(self, limit: int | None) -> int:
+        """Make active the provisioning bindings created at revision `limit` or before (None: all)."""
+        ...
 
 
 class SpectrumRepo(Protocol):
@@ -208,6 +216,15 @@ class HostnameInspector(Protocol):
     def inspect(self, hostname: str, *, hostname_id: str, token: str, check_http: bool) -> DnsAnswer: ...
 
 
+class HeadWatch(Protocol):
+    """This process's view of the edge feed's head, shared by every long poll: a waiter holds no
+    database connection and no thread."""
+
+    async def wait_beyond(self, revision: int, timeout_s: float) -> bool:
+        """True once a revision after `revision` is committed; False after `timeout_s` (or at shutdown)."""
+        ...
+
+
 class AddressMapRepo(Protocol):
     def lock_ips(self) -> None:
         """Serialise writers that put IPs on maps with those that take addresses away."""
@@ -250,6 +267,25 @@ class LoginFailureRepo(Protocol):
     def get(self, key: str, *, for_update: bool = False) -> LoginFailures | None: ...
     def put(self, entry: LoginFailures) -> None: ...
     def clear(self, key: str) -> None: ...
+
+
+class EdgeFeedRepo(Protocol):
+    def head(self) -> FeedHead: ...
+    def changes_after(self, since: int, head: int) -> list[tuple[int, str, str]]:
+        """(revision, kind, entity id) of each change after `since` up to `head`, in revision order."""
+        ...
+
+    def add_token(self, token: EdgeToken, *, token_hash: str) -> None: ...
+    def token_by_hash(self, token_hash: str) -> EdgeToken | None: ...
+    def put_node(self, name: str, revision: int, now: datetime) -> EdgeNode: ...
+    def nodes(self) -> list[EdgeNode]: ...
+
+
+class EdgeStateRepo(Protocol):
+    def read_state(self, revision: int) -> EdgeState: ...
+    def read_rows(self, kind: str, ids: Collection[str]) -> dict[str, Row]:
+        """The rows of `kind` with these ids that exist (hostnames: while active)."""
+        ...
 
 
 class StatsRepo(Protocol):
@@ -299,6 +335,21 @@ class UnitOfWork(Protocol):
     @property
     def login_failures(self) -> LoginFailureRepo: ...
 
+    @property
+    def edge_feed(self) -> EdgeFeedRepo: ...
+
+    @property
+    def edge_state(self) -> EdgeStateRepo: ...
+
+    def note_change(self, kind: str, entity_id: str) -> None:
+        """The entity changed what the edges serve: its commit takes the next feed revision."""
+        ...
+
+    @property
+    def committed_revision(self) -> int | None:
+        """After commit(): the feed revision this unit committed as (None when it changed no serving)."""
+        ...
+
     def commit(self) -> None: ...
 
 
@@ -309,6 +360,10 @@ class Database(Protocol):
     def write(self) -> AbstractContextManager[UnitOfWork]: ...
     def write_if_free(self) -> AbstractContextManager[UnitOfWork | None]:
         """A write unit if the write lock can be had without waiting, else None (for skippable bookkeeping)."""
+        ...
+
+    def consistent_read(self) -> AbstractContextManager[UnitOfWork]:
+        """A read unit whose statements all see one snapshot of the database."""
         ...
 
     def ping(self) -> None: ...

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from ..domain.bindings import Binding
 from ..domain.codes import Code
+from ..domain.edge_feed import DEFAULT_STALE_S
 from ..domain.errors import NotFound
 from ..domain.model import Account, Delegation, Page, PageRequest, Prefix, ReceivedDelegation
 from ..domain.roles import Permission
@@ -80,8 +81,11 @@ def _every(fetch: Callable[[PageRequest], Page[T]]) -> list[T]:
         number += 1
 
 
-def prefix_page(db: Database, actor: Actor, account_id: str, prefix_id: str) -> PrefixPage:
-    """The edit page of a prefix: its delegations, bindings and map, and whom it may be delegated to.
+def prefix_page(
+    db: Database, actor: Actor, account_id: str, prefix_id: str, *, stale_s: float = DEFAULT_STALE_S
+) -> PrefixPage:
+    """The edit page of a prefix: its delegations, bindings (provisioning as it stands now, see
+    bindings.settled) and map, and whom it may be delegated to.
 
     Raises:
         AccessDenied: not a member of the account, or no addressing read permission.
@@ -95,7 +99,7 @@ def prefix_page(db: Database, actor: Actor, account_id: str, prefix_id: str) -> 
         mine = _my_accounts(uow, actor)
         names = {a.id: a.name for a in mine}
         given = _every(lambda p: uow.delegations.page(prefix.id, p))
-        bound = uow.bindings.for_prefix(prefix.id)
+        bound = bindings.settled(db, uow, uow.bindings.for_prefix(prefix.id), stale_s)
         picture = prefix_map(uow, prefix, given, bound, names)
     return PrefixPage(
         prefix=prefix,

@@ -51,6 +51,20 @@ class RequestScope:
         with self._db.write_if_free() as unit:
             yield unit
 
+    def consistent_read(self) -> AbstractContextManager[SqlUnitOfWork]:
+        """A read transaction of its own, on one snapshot (SqlDatabase.consistent_read). The request's read
+        unit (authentication's) ends first, so nothing of the request holds a connection afterwards: a
+        long poll waits between two of these without one.
+
+        Raises:
+            RuntimeError: the request's write transaction is still open (it would be lost).
+        """
+        tx = self._tx
+        if tx is not None and tx.write and not tx.ended:
+            raise RuntimeError("a consistent read cannot start while the request's write is open")
+        self.close()
+        return self._db.consistent_read()
+
     def ping(self) -> None:
         self._db.ping()
 

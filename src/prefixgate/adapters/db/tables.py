@@ -40,6 +40,10 @@ __all__ = [
     "custom_hostname_ips",
     "custom_hostnames",
     "delegations",
+    "edge_changes",
+    "edge_head",
+    "edge_nodes",
+    "edge_tokens",
     "fallback_origins",
     "login_failures",
     "memberships",
@@ -249,8 +253,17 @@ service_bindings = Table(
     _id("service_id", nullable=False),
     Column("state", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # The edge-feed revision that created it (stamped at commit); NULL for bindings older than the feed.
+    Column("revision", BigInteger),
     UniqueConstraint("prefix_id", "cidr", name="uq_service_bindings_prefix_cidr"),
     Index("ix_service_bindings_prefix_start", "prefix_id", "start_key"),
+    # Settling (provisioning -> active) looks only at the few bindings still provisioning.
+    Index(
+        "ix_service_bindings_provisioning",
+        "revision",
+        sqlite_where=text("state = 'provisioning'"),
+        postgresql_where=text("state = 'provisioning'"),
+    ),
 )
 
 spectrum_apps = Table(
@@ -429,4 +442,45 @@ login_failures = Table(
     Column("failures", Integer, nullable=False),
     Column("first_at", UtcDateTime, nullable=False),
     Column("locked_until", UtcDateTime),
+)
+
+
+# The edge change feed (docs/edge.md). One row: the newest committed revision, and the oldest revision
+# whose changes are still kept. Every unit of work that changes serving state takes the next revision
+# from it as its last statement, so revisions commit in the order they are numbered.
+edge_head = Table(
+    "edge_head",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),  # always 1
+    Column("revision", BigInteger, nullable=False),
+    Column("oldest", BigInteger, nullable=False),
+)
+
+# The outbox: which entities (kind as prefixgate.edge.state names it, and id) each revision changed.
+edge_changes = Table(
+    "edge_changes",
+    metadata,
+    Column("revision", BigInteger, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("entity_id", String(36), primary_key=True),  # 32 hex, or a custom hostname's UUID
+)
+
+# Credentials of edges: they may read the feed and report what they serve, nothing else.
+edge_tokens = Table(
+    "edge_tokens",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The edges that reported the revision they serve (PUT /edge/nodes/{name}).
+edge_nodes = Table(
+    "edge_nodes",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("revision", BigInteger, nullable=False),
+    Column("registered_on", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
 )

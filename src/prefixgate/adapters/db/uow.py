@@ -11,9 +11,12 @@ from sqlalchemy import Connection, Engine, text
 
 from ...metrics import observe_transaction
 from .engine import is_postgres, sqlite_busy_timeout_s
+from .outbox import DEFAULT_KEEP, publish
 from .repos.address_maps import SqlAddressMapRepo
 from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
 from .repos.audit import SqlAuditRepo
+from .repos.edge_feed import SqlEdgeFeedRepo
+from .repos.edge_state import SqlEdgeStateRepo
 from .repos.hostnames import SqlFallbackOriginRepo, SqlHostnameRepo
 from .repos.identity import SqlAccountRepo, SqlMembershipRepo, SqlTokenRepo, SqlUserRepo
 from .repos.spectrum import SqlSpectrumRepo
@@ -41,8 +44,13 @@ class _Lent:
 
 
 class SqlUnitOfWork:
-    def __init__(self, tx: _Ends, conn: Connection, *, postgres: bool) -> None:
+    def __init__(
+        self, tx: _Ends, conn: Connection, *, postgres: bool, notes: dict[tuple[str, str], None] | None = None
+    ) -> None:
         self._tx = tx
+        # The serving entities this unit changed, in order (a dict as an ordered set), shared with lent units.
+        self._notes: dict[tuple[str, str], None] = {} if notes is None else notes
+        self.committed_revision: int | None = None  # the edge-feed revision it committed as, if any
         self.users = SqlUserRepo(conn)
         self.accounts = SqlAccountRepo(conn)
         self.members = SqlMembershipRepo(conn, postgres=postgres)
@@ -59,6 +67,16 @@ class SqlUnitOfWork:
         self.stats = SqlStatsRepo(conn)
         self.sessions = SqlSessionRepo(conn)
         self.login_failures = SqlLoginFailureRepo(conn, postgres=postgres)
+        self.edge_feed = SqlEdgeFeedRepo(conn, postgres=postgres)
+        self.edge_state = SqlEdgeStateRepo(conn)
+
+    def note_change(self, kind: str, entity_id: str) -> None:
+        """The entity (kind as prefixgate.edge.state names it) changed serving: the commit gives it a revision."""
+        self._notes[(kind, entity_id)] = None
+
+    @property
+    def noted_changes(self) -> list[tuple[str, str]]:
+        return list(self._notes)
 
     @property
     def committed(self) -> bool:
@@ -97,9 +115,15 @@ class Transaction:
     def lent_unit(self) -> SqlUnitOfWork:
         """A unit on this transaction whose commit() does nothing: its writes commit (or roll back)
         together with the transaction's own, for bookkeeping that rides along with a request's write."""
-        return SqlUnitOfWork(_Lent(), self._conn, postgres=self._db.postgres)
+        return SqlUnitOfWork(_Lent(), self._conn, postgres=self._db.postgres, notes=self.uow._notes)
 
     def commit(self) -> None:
+        # The feed's revision comes last, right before COMMIT (outbox.py). If it fails, the transaction
+        # is still open (not ended) and close() rolls it back.
+        notes = self.uow.noted_changes
+        revision = (
+            publish(self._conn, notes, postgres=self._db.postgres, keep=self._db.edge_feed_keep) if notes else None
+        )
         self.ended = True
         try:
             if self._turn is not None:
@@ -109,6 +133,7 @@ class Transaction:
         finally:
             self._observe()
         self.committed = True
+        self.uow.committed_revision = revision
         if self.uow.changes_credentials:
             self._db.credentials_changed()
 
@@ -142,9 +167,10 @@ class SqlDatabase:
     turns in arrival order on one write connection and share commits (sqlite_writer.py).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, edge_feed_keep: int = DEFAULT_KEEP) -> None:
         self.engine = engine
         self.postgres = is_postgres(engine)
+        self.edge_feed_keep = edge_feed_keep  # revisions whose changes the feed keeps
         self.sqlite_writer = None if self.postgres else SqliteWriter(engine, wait_s=sqlite_busy_timeout_s(engine))
         self._credential_listeners: list[Callable[[], None]] = []
 
@@ -198,6 +224,26 @@ class SqlDatabase:
 
     def write(self) -> AbstractContextManager[SqlUnitOfWork]:
         return self._unit(write=True)
+
+    @contextmanager
+    def consistent_read(self) -> Iterator[SqlUnitOfWork]:
+        """A read unit whose statements all see one snapshot (the edge feed's state at one revision):
+        REPEATABLE READ READ ONLY on PostgreSQL; on SQLite one read transaction (BEGIN DEFERRED: its
+        snapshot is taken by the first SELECT and kept until the ROLLBACK). It writes nothing."""
+        started = perf_counter()
+        conn = self.engine.connect()
+        try:
+            if self.postgres:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            conn.begin()
+            tx = Transaction(self, conn, write=False, started=started)
+        except BaseException:
+            conn.close()
+            raise
+        try:
+            yield tx.uow
+        finally:
+            tx.close()
 
     @contextmanager
     def write_if_free(self) -> Iterator[SqlUnitOfWork | None]:

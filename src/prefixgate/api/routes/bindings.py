@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...service import bindings
 from ...service.records import binding_record, service_record
-from ..deps import CurrentActor, Db, Force
+from ..deps import AppSettings, CurrentActor, Db, Force
 from ..envelope import ok
 from ..routing import api_router
 from ..schemas.common import Envelope
@@ -20,22 +20,37 @@ def list_services(actor: CurrentActor, account_id: str) -> dict[str, object]:
 
 
 @router.get("/prefixes/{prefix_id}/bindings", response_model=Envelope[list[BindingOut]])
-def list_bindings(db: Db, actor: CurrentActor, account_id: str, prefix_id: str) -> dict[str, object]:
-    return ok([binding_record(b) for b in bindings.list_bindings(db, actor, account_id, prefix_id)])
+def list_bindings(
+    db: Db, actor: CurrentActor, settings: AppSettings, account_id: str, prefix_id: str
+) -> dict[str, object]:
+    found = bindings.list_bindings(db, actor, account_id, prefix_id, stale_s=settings.edge_stale_s)
+    return ok([binding_record(b) for b in found])
 
 
 @router.post("/prefixes/{prefix_id}/bindings", status_code=201, response_model=Envelope[BindingOut])
 def create_binding(
-    db: Db, actor: CurrentActor, account_id: str, prefix_id: str, body: CreateBinding, force: Force = False
+    db: Db,
+    actor: CurrentActor,
+    settings: AppSettings,
+    account_id: str,
+    prefix_id: str,
+    body: CreateBinding,
+    force: Force = False,
 ) -> dict[str, object]:
-    """Bind the prefix (first), or a part of it (later, overriding), to a service."""
-    b = bindings.create_binding(db, actor, account_id, prefix_id, body.cidr, body.service_id, force=force)
+    """Bind the prefix (first), or a part of it (later, overriding), to a service. It is `provisioning`
+    until every live edge serves it (at once when no edge reports to this control plane)."""
+    b = bindings.create_binding(
+        db, actor, account_id, prefix_id, body.cidr, body.service_id, force=force, stale_s=settings.edge_stale_s
+    )
     return ok(binding_record(b))
 
 
 @router.get("/prefixes/{prefix_id}/bindings/{binding_id}", response_model=Envelope[BindingOut])
-def get_binding(db: Db, actor: CurrentActor, account_id: str, prefix_id: str, binding_id: str) -> dict[str, object]:
-    return ok(binding_record(bindings.get_binding(db, actor, account_id, prefix_id, binding_id)))
+def get_binding(
+    db: Db, actor: CurrentActor, settings: AppSettings, account_id: str, prefix_id: str, binding_id: str
+) -> dict[str, object]:
+    found = bindings.get_binding(db, actor, account_id, prefix_id, binding_id, stale_s=settings.edge_stale_s)
+    return ok(binding_record(found))
 
 
 @router.delete("/prefixes/{prefix_id}/bindings/{binding_id}", response_model=Envelope[None])

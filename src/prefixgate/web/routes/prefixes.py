@@ -34,7 +34,8 @@ def _edit_page(
     description_error: str = "",
     status: int = 200,
 ) -> Response:
-    view = prefix_pages.prefix_page(db, visitor.actor, account_id, prefix_id)
+    stale_s = request.app.state.settings.edge_stale_s
+    view = prefix_pages.prefix_page(db, visitor.actor, account_id, prefix_id, stale_s=stale_s)
     context = {
         "view": view,
         "base": prefix_path(account_id, prefix_id),

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from ....domain.bindings import Binding, service_by_id
 from ....domain.model import Page, PageRequest, Zone
@@ -84,6 +84,7 @@ def _binding(r: Any) -> Binding:
         service=service,
         state=r.state,
         created_at=r.created_at,
+        revision=r.revision,
     )
 
 
@@ -105,6 +106,7 @@ class SqlBindingRepo:
                 service_id=b.service.id,
                 state=b.state,
                 created_at=b.created_at,
+                revision=b.revision,
             )
         )
 
@@ -128,3 +130,12 @@ class SqlBindingRepo:
 
     def delete(self, binding_id: str) -> None:
         self._c.execute(delete(service_bindings).where(service_bindings.c.id == binding_id))
+
+    def settle(self, limit: int | None) -> int:
+        """Make active the provisioning bindings created at `limit` or before (None: all of them, as do
+        bindings older than the feed); returns how many."""
+        b = service_bindings.c
+        q = update(service_bindings).where(b.state == "provisioning")
+        if limit is not None:
+            q = q.where(or_(b.revision.is_(None), b.revision <= limit))
+        return int(self._c.execute(q.values(state="active")).rowcount)

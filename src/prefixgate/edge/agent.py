@@ -1,0 +1,259 @@
+"""`prefixgate edge`: follow the change feed, compile, and keep HAProxy programmed.
+
+One loop thread follows the feed (snapshot, then long-polled changes) and installs each new state: it
+compiles the table, renders the maps, programs the differences into HAProxy and closes established
+connections that stopped being served. A second thread reports the served revision to the control plane
+every few seconds and refreshes origin names. HAProxy's supervisor restarts it if it dies and calls
+`reprogram`, which loads the current maps again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from ..domain.net import IPAddress
+from .feed_client import FeedClient, FeedGone, FeedUnavailable
+from .metrics import EdgeStatus
+from .render import MapSet as RenderedMaps
+from .render import render_maps
+from .state import CorruptSnapshot, EdgeState, apply_changes
+from .store import StateStore
+from .table import EdgeTable, Tracked, compile_table, stale_connections
+
+__all__ = ["AgentOptions", "DataPlane", "EdgeAgent"]
+
+_log = logging.getLogger("prefixgate.edge")
+
+MapSet = Mapping[str, Mapping[str, str]]
+
+
+class DataPlane(Protocol):
+    """HAProxy, started and programmed (prefixgate.edge.haproxy_*)."""
+
+    @property
+    def restarts(self) -> int: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    def start(self, maps: MapSet, reprogram: Callable[[], None]) -> None: ...
+
+    def load(self, maps: MapSet) -> None: ...
+
+    def program(self, old: MapSet, new: MapSet) -> None: ...
+
+    def close_unserved(self, still_served: Callable[[Tracked], bool]) -> int: ...
+
+    def outcomes(self) -> Mapping[str, int]: ...
+
+    def stop(self) -> None: ...
+
+
+class Names(Protocol):
+    def resolve(self, names: Iterable[str]) -> tuple[Mapping[str, IPAddress | None], bool]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOptions:
+    node: str
+    poll_timeout_s: float = 25.0
+    report_every_s: float = 5.0
+    retry_min_s: float = 0.2
+    retry_max_s: float = 5.0
+    save_every_s: float = 1.0
+
+
+class EdgeAgent:
+    def __init__(
+        self,
+        options: AgentOptions,
+        feed: FeedClient,
+        plane: DataPlane,
+        store: StateStore,
+        names: Names,
+    ) -> None:
+        self._options = options
+        self._feed, self._plane, self._store, self._names = feed, plane, store, names
+        self._lock = threading.RLock()  # one install at a time: the loop's, the refresher's, a restart's
+        self._state = EdgeState()
+        self._table = compile_table(self._state)
+        self._rendered: RenderedMaps | None = None
+        self._maps: MapSet = {}
+        self._status = EdgeStatus()
+        self._stop = threading.Event()
+        self._saved_revision = -1
+        self._last_save = 0.0
+        self._threads: list[threading.Thread] = []
+
+    # ---- status ------------------------------------------------------------------------------------
+
+    def status(self) -> EdgeStatus:
+        with self._lock:
+            s = self._status
+            maps = {name: len(entries) for name, entries in self._maps.items()}
+        outcomes = s.outcomes
+        if self._plane.running:
+            try:
+                outcomes = self._plane.outcomes()
+            except Exception:  # the runtime API was busy or restarting: the last counts read
+                _log.debug("edge.outcomes_unreadable", exc_info=True)
+            else:
+                self._set(outcomes=outcomes)
+        return replace(
+            s,
+            map_entries=maps,
+            outcomes=outcomes,
+            haproxy_restarts=self._plane.restarts,
+            haproxy_up=self._plane.running,
+        )
+
+    def _set(self, **changes: object) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+
+    @property
+    def revision(self) -> int:
+        return self._state.revision
+
+    # ---- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Serve the saved table at once (if there is one), then follow the feed in the background."""
+        saved: EdgeState | None = None
+        try:
+            saved = self._store.load()
+        except CorruptSnapshot as e:
+            _log.warning("edge.saved_state_refused", extra={"reason": str(e)})
+            self._set(snapshots_refused=self._status.snapshots_refused + 1)
+        if saved is not None:
+            self._state, self._table = saved, compile_table(saved)
+            self._set(
+                revision=saved.revision,
+                serving_saved_state=True,
+                not_served_apps=tuple((app_id, "udp_not_proxied") for app_id in self._table.udp_apps),
+            )
+        self._rendered = self._render(self._table)
+        self._maps = self._rendered.as_dict()
+        self._plane.start(self._maps, self.reprogram)
+        for target, name in ((self._follow, "edge-feed"), (self._refresh, "edge-report")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            # A long poll in flight is not waited for: its thread is a daemon, and nothing it could still
+            # install matters once HAProxy stops.
+            thread.join(timeout=1.0)
+        self._plane.stop()
+        self._save(force=True)
+
+    def reprogram(self) -> None:
+        """After HAProxy came back: load the current maps into it."""
+        with self._lock:
+            self._plane.load(self._maps)
+
+    # ---- the feed ------------------------------------------------------------------------------------
+
+    def _follow(self) -> None:
+        need_snapshot = True
+        delay = self._options.retry_min_s
+        while not self._stop.is_set():
+            try:
+                if need_snapshot:
+                    self._install(self._feed.snapshot(), snapshot=True)
+                    need_snapshot = False
+                else:
+                    batch = self._feed.changes(self._state.revision, self._options.poll_timeout_s)
+                    self._set(control_plane_up=True, control_plane_revision=max(batch.revision, self._state.revision))
+                    if batch.changes:
+                        self._install(apply_changes(self._state, batch.revision, batch.changes), snapshot=False)
+                    elif batch.revision != self._state.revision:
+                        need_snapshot = True  # the head moved without changes: only a reload is safe
+                delay = self._options.retry_min_s
+            except FeedGone:
+                _log.info("edge.feed_gone", extra={"revision": self._state.revision})
+                need_snapshot = True
+            except CorruptSnapshot as e:
+                _log.warning("edge.snapshot_refused", extra={"reason": str(e)})
+                self._set(snapshots_refused=self._status.snapshots_refused + 1, control_plane_up=True)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._options.retry_max_s)
+            except FeedUnavailable as e:
+                _log.info("edge.feed_unavailable", extra={"reason": str(e)})
+                self._set(control_plane_up=False)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._options.retry_max_s)
+            except Exception:  # the loop must outlive any one bad answer; the table stays as it was
+                _log.exception("edge.install_failed")
+                self._stop.wait(delay)
+                delay = min(delay * 2, self._options.retry_max_s)
+                need_snapshot = True
+
+    def _render(self, table: EdgeTable) -> RenderedMaps:
+        resolved, _ = self._names.resolve(table.origin_names)
+        return render_maps(table, resolved=resolved, previous=self._rendered)
+
+    def _install(self, state: EdgeState, *, snapshot: bool) -> None:
+        table = compile_table(state)
+        with self._lock:
+            rendered = self._render(table)
+            maps = rendered.as_dict()
+            self._plane.program(self._maps, maps)
+            self._state, self._table, self._rendered, self._maps = state, table, rendered, maps
+            s = self._status
+            self._status = replace(
+                s,
+                revision=state.revision,
+                control_plane_revision=max(s.control_plane_revision, state.revision),
+                control_plane_up=True,
+                serving_saved_state=False,
+                snapshots_loaded=s.snapshots_loaded + int(snapshot),
+                changes_applied=s.changes_applied + int(not snapshot),
+                not_served_apps=tuple((app_id, "udp_not_proxied") for app_id in table.udp_apps),
+            )
+        closed = self._plane.close_unserved(lambda t: not stale_connections(table, (t,)))
+        if closed:
+            self._set(connections_closed=self._status.connections_closed + closed)
+        self._report()
+        self._save()
+
+    # ---- reports, names and the state on disk --------------------------------------------------------
+
+    def _report(self) -> None:
+        try:
+            self._feed.report(self._options.node, self._state.revision)
+        except FeedUnavailable:
+            self._set(reports_failed=self._status.reports_failed + 1)
+
+    def _refresh(self) -> None:
+        while not self._stop.wait(self._options.report_every_s):
+            self._report()
+            with self._lock:
+                table = self._table
+            _, changed = self._names.resolve(table.origin_names)
+            if changed:
+                with self._lock:
+                    if self._table is table:
+                        rendered = self._render(table)
+                        maps = rendered.as_dict()
+                        self._plane.program(self._maps, maps)
+                        self._rendered, self._maps = rendered, maps
+            self._save()
+
+    def _save(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._state.revision == self._saved_revision:
+            return
+        if not force and now - self._last_save < self._options.save_every_s:
+            return
+        with self._lock:
+            state = self._state
+        self._store.save(state)
+        self._saved_revision, self._last_save = state.revision, now

@@ -1,0 +1,180 @@
+"""Programs a running HAProxy from MapSets, closes connections that lost their right to be served, and
+reads the outcome counters. Everything goes through the runtime API; nothing reloads.
+
+- `apply_full` swaps every map for a MapSet in two rounds of prepare/add/commit (each map atomic):
+  first down to the entries the live maps and the new ones agree on, then up to the new ones, so no
+  moment serves what neither serves (the argument is in haproxy_maps.py).
+- `apply_diff` sends only the entries that differ, in `plan_changes`'s order.
+- `close_revoked` reads st_conns, asks the caller which tracked connections are no longer served,
+  finds their streams in `show sess` by the real socket source address and shuts them down.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .haproxy_config import CONNS_TABLE, FRONTEND, OUTCOMES_TABLE, HaproxySettings
+from .haproxy_maps import MAP_NAMES, MapSet, Step, plan_changes
+from .haproxy_runtime import RuntimeApi, RuntimeApiError
+
+__all__ = ["MapProgrammer", "TrackedConnection", "parse_tracked"]
+
+_SWAP_AFTER = 50  # dels or sets in a row on one map beyond which swapping the whole map is cheaper
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedConnection:
+    """A served connection as st_conns keys it: `realsrc|edge_ip:port|object_id|hostname`.
+
+    `object_id` is the Spectrum app's id or the custom hostname's id; `hostname` is empty for Spectrum.
+    """
+
+    key: str
+    real_src: str
+    edge_ip: str
+    edge_port: int
+    object_id: str
+    hostname: str
+
+
+def parse_tracked(key: str) -> TrackedConnection | None:
+    """The fields of an st_conns key, or None for a key this configuration did not write."""
+    parts = key.split("|")
+    if len(parts) != 4:
+        return None
+    real_src, edge, object_id, hostname = parts
+    ip, sep, port = edge.rpartition(":")
+    if not sep or not port.isdigit() or not ip:
+        return None
+    return TrackedConnection(key, real_src, ip, int(port), object_id, hostname)
+
+
+class MapProgrammer:
+    """The maps, sessions and counters of one HAProxy.
+
+    Args:
+        runtime: its runtime API.
+        settings: the settings its configuration was rendered from (map identifiers, table names).
+    """
+
+    def __init__(self, runtime: RuntimeApi, settings: HaproxySettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+
+    # -- maps --------------------------------------------------------------------------------------
+
+    def live_maps(self) -> dict[str, dict[str, str]]:
+        """What HAProxy's five maps hold now."""
+        return {name: self.runtime.show_map(self.settings.map_path(name)) for name in MAP_NAMES}
+
+    def apply_full(self, new: MapSet, live: MapSet | None = None) -> None:
+        """Make the maps exactly `new`, each map swapped atomically.
+
+        Args:
+            live: what HAProxy holds now, when the caller knows it; read from HAProxy otherwise.
+
+        Raises:
+            RuntimeApiError: HAProxy refused a step; maps already committed stay committed.
+            ValueError: an entry HAProxy would misread (nothing is sent then).
+        """
+        plan_changes({}, new)  # validates every entry before anything is sent
+        current = self.live_maps() if live is None else live
+        for name in MAP_NAMES:
+            before = current.get(name, {})
+            after = new.get(name, {})
+            kept = {k: v for k, v in before.items() if after.get(k) == v}
+            if len(kept) != len(before):
+                self.runtime.replace_map(self.settings.map_path(name), kept)
+        for name in MAP_NAMES:
+            if dict(current.get(name, {})) != dict(new.get(name, {})):
+                self.runtime.replace_map(self.settings.map_path(name), new.get(name, {}))
+
+    def apply_diff(self, old: MapSet, new: MapSet) -> int:
+        """Change HAProxy's maps from `old` (what they hold) to `new` entry by entry. Returns the steps planned.
+
+        HAProxy 2.6 finds the entry of a `del map` or `set map` by walking the whole map, so a long run
+        of them is sent as one atomic swap of that map to the same result instead.
+
+        Raises:
+            RuntimeApiError: HAProxy refused a step (e.g. its maps were not `old`); call `apply_full`.
+            ValueError: an entry HAProxy would misread (nothing is sent then).
+        """
+        steps = plan_changes(old, new)
+        state = {name: dict(old.get(name, {})) for name in MAP_NAMES}
+        for op, name, group in _runs(steps):
+            map_id = self.settings.map_path(name)
+            entries = state[name]
+            if op == "del":
+                for step in group:
+                    del entries[step.key]
+            else:
+                entries.update((step.key, step.value or "") for step in group)
+            if op == "add":
+                self.runtime.add_map(map_id, {s.key: s.value or "" for s in group})
+            elif len(group) > _SWAP_AFTER:
+                self.runtime.replace_map(map_id, entries)
+            elif op == "del":
+                self.runtime.del_map(map_id, (s.key for s in group))
+            else:
+                self.runtime.set_map(map_id, {s.key: s.value or "" for s in group})
+        return len(steps)
+
+    # -- connections -------------------------------------------------------------------------------
+
+    def tracked(self) -> list[TrackedConnection]:
+        """Every connection st_conns remembers (those still open, and those closed under its expiry)."""
+        out: list[TrackedConnection] = []
+        for entry in self.runtime.show_table(CONNS_TABLE):
+            if (t := parse_tracked(entry.key)) is not None:
+                out.append(t)
+        return out
+
+    def close_revoked(self, revoked: Callable[[TrackedConnection], bool], *, settle_s: float = 1.0) -> int:
+        """Shut down the open connections `revoked` picks, and forget their keys. Returns how many closed.
+
+        Apply the map change first: a connection opened after it is routed by the new maps.
+        """
+        doomed = [t for t in self.tracked() if revoked(t)]
+        if not doomed:
+            return 0
+        sources = {t.real_src for t in doomed}
+        streams = {(s.ptr, s.src) for s in self.runtime.show_sess() if s.frontend == FRONTEND and s.src in sources}
+        if streams:
+            self.runtime.shutdown_sessions(ptr for ptr, _ in streams)
+        self._await_gone(streams, settle_s)
+        for t in doomed:
+            try:
+                self.runtime.clear_table(CONNS_TABLE, t.key)
+            except RuntimeApiError as e:
+                # A stream HAProxy has not finished closing still holds it; the table's expiry drops it.
+                if "in use" not in e.answer:
+                    raise
+        return len(streams)
+
+    def _await_gone(self, streams: set[tuple[str, str]], settle_s: float) -> None:
+        # A freed stream's address is soon reused (HAProxy pools memory), so a stream is its pointer and source.
+        deadline = time.monotonic() + settle_s
+        while streams and time.monotonic() < deadline:
+            if not streams & {(s.ptr, s.src) for s in self.runtime.show_sess()}:
+                return
+            time.sleep(0.005)
+
+    # -- counters ----------------------------------------------------------------------------------
+
+    def outcomes(self) -> dict[str, int]:
+        """Connections (HTTP: requests) counted by `path|reason` since HAProxy started."""
+        return {e.key: int(e.data.get("gpc0", "0")) for e in self.runtime.show_table(OUTCOMES_TABLE) if e.key}
+
+
+def _runs(steps: Iterable[Step]) -> Iterable[tuple[str, str, list[Step]]]:
+    """Consecutive steps of the same operation on the same map, so each run is batched."""
+    run: list[Step] = []
+    for step in steps:
+        if run and (run[0].op, run[0].name) != (step.op, step.name):
+            yield run[0].op, run[0].name, run
+            run = []
+        run.append(step)
+    if run:
+        yield run[0].op, run[0].name, run
