@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import ipaddress
+import random
 import sys
 from dataclasses import replace
 from datetime import timedelta
@@ -25,6 +26,7 @@ from prefixgate.edge.state import AppRow, BindingRow, DelegationRow, EdgeState, 
 from prefixgate.edge.table import Answer, Tracked, compile_table, stale_connections
 from tests.unit.edge_states import (
     BASE_TIME,
+    app_at,
     probe_names,
     probe_ports,
     probes,
@@ -246,8 +248,8 @@ def test_sweeping_gives_each_point_the_groups_holding_it(a: list[tuple[int, int]
 
 def test_the_compiler_imports_only_the_stdlib_and_the_domain() -> None:
     root = Path(prefixgate.edge.__file__).parent
-    allowed_local = {"intervals", "state", "table", "render", "diff"}
-    for name in ("intervals", "table", "render", "diff"):
+    allowed_local = {"intervals", "state", "table", "render", "diff", "cdn"}
+    for name in ("intervals", "cdn", "table", "render", "diff"):
         tree = ast.parse((root / f"{name}.py").read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level:
@@ -265,3 +267,19 @@ def test_an_empty_state_serves_nothing(query: tuple[str, str, int]) -> None:
     table = compile_table(EdgeState())
     assert table.spectrum(*query) == Answer(False, "no_app")
     assert table.hostname(query[0], "shop.example.net") == Answer(False, "hostname_not_active", "custom_hostname")
+
+
+def test_many_overlapping_claims_on_one_address_pick_what_app_at_picks() -> None:
+    rnd = random.Random(7)
+    rows: list[object] = [P, Z, BindingRow("b1", P.id, P.cidr, SPECTRUM.id), DelegationRow("d1", P.id, P.cidr, OTHER)]
+    times = rnd.sample(range(10**6), 300)  # distinct: the database orders equal times arbitrarily
+    for i in range(300):
+        lo = rnd.randint(1, 1900)
+        protocol = f"tcp/{lo}-{lo + rnd.randint(0, 99)}" if rnd.random() < 0.5 else f"tcp/{lo}"
+        rows.append(_app(f"app{i:03d}", protocol, rnd.choice(("active", "blocked")), times[i], "203.0.113.5"))
+    state = EdgeState.of(1, rows)  # type: ignore[arg-type]
+    table = compile_table(state)
+    at = ip("203.0.113.5")
+    for port in range(1, 2001):
+        want = app_at(state, at, "tcp", port)
+        assert table.spectrum(at, "tcp", port).object_id == (want.id if want else None), port

@@ -23,7 +23,6 @@ runtime API's `add map`, `set map` and `del map`.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -64,77 +63,76 @@ def _number_of(pointee: str, key: str) -> int:
     return int(key.partition("|")[0])
 
 
-def _meanings(maps: MapSet, pointer: str, pointee: str) -> dict[int, frozenset[str]]:
-    """What each number stands for: the IPs pointing at a slot; the accounts a block grants."""
-    out: dict[int, set[str]] = defaultdict(set)
-    if pointer == SPECTRUM_IP:
-        for key, value in maps.entries(pointer).items():
-            out[int(value)].add(key)
-    else:
-        for key in maps.entries(pointee):
-            out[_number_of(pointee, key)].add(key.partition("|")[2])
-    return {n: frozenset(v) for n, v in out.items()}
+def _renumbered_slots(old: MapSet, new: MapSet) -> set[int]:
+    """Slots that the old maps give one IP and the new maps another."""
+    before = {v: k for k, v in old.spectrum_ip.items()}
+    after = {v: k for k, v in new.spectrum_ip.items()}
+    return {int(slot) for slot in before.keys() & after.keys() if before[slot] != after[slot]}
 
 
-def _renumbered(old: MapSet, new: MapSet, pointer: str, pointee: str) -> set[int]:
-    before, after = _meanings(old, pointer, pointee), _meanings(new, pointer, pointee)
-    return {n for n, meaning in before.items() if n in after and after[n] != meaning}
+def _renumbered_blocks(old: MapSet, new: MapSet) -> set[int]:
+    """Blocks that old CIDRs point at and whose grants the new maps change."""
+    touched = {_number_of(CDN_GRANT, k) for k in old.cdn_grant.keys() ^ new.cdn_grant.keys()}
+    if not touched:
+        return set()
+    pointed = {int(v) for v in old.cdn_ip.values()}
+    present = {_number_of(CDN_GRANT, k) for k in new.cdn_grant}
+    return touched & pointed & present
+
+
+def _delta(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """(added, changed, removed) keys, each sorted."""
+    both = old.keys() & new.keys()
+    changed = sorted(k for k in both if old[k] != new[k])
+    return sorted(new.keys() - old.keys()), changed, sorted(old.keys() - new.keys())
 
 
 def diff_maps(old: MapSet, new: MapSet) -> MapDiff:
     """The operations that turn the maps `old` into `new`, in a safe order (see the module's docs)."""
     steps: list[MapOp] = []
     gone: set[tuple[str, str]] = set()  # (map, key) deleted already
+    delta = {name: _delta(old.entries(name), new.entries(name)) for name in MAP_NAMES}
 
-    def delete(name: str, key: str) -> None:
-        if (name, key) not in gone:
-            gone.add((name, key))
-            steps.append(MapOp("del", name, key))
+    def delete(name: str, keys: list[str]) -> None:
+        for key in keys:
+            if (name, key) not in gone:
+                gone.add((name, key))
+                steps.append(MapOp("del", name, key))
 
-    def put(name: str, key: str, value: str) -> None:
-        before = old.entries(name)
-        if key not in before or (name, key) in gone:
-            steps.append(MapOp("add", name, key, value))
-        elif before[key] != value:
-            steps.append(MapOp("set", name, key, value))
+    def put(name: str, keys: list[str]) -> None:
+        entries = new.entries(name)
+        for key in keys:
+            fresh = key not in old.entries(name) or (name, key) in gone
+            steps.append(MapOp("add" if fresh else "set", name, key, entries[key]))
 
-    renumbered = {pointer: _renumbered(old, new, pointer, pointee) for pointer, pointee in _PAIRS}
-    old_hosts, new_hosts = old.entries(HOSTNAME), new.entries(HOSTNAME)
-    for key, value in old_hosts.items():  # 1
-        if new_hosts.get(key) != value:
-            delete(HOSTNAME, key)
+    renumbered = {SPECTRUM_IP: _renumbered_slots(old, new), CDN_IP: _renumbered_blocks(old, new)}
+    readd: dict[str, list[str]] = {}  # pointers deleted in phase 1 that the new maps hold unchanged
+    added, changed, removed = delta[HOSTNAME]
+    delete(HOSTNAME, changed + removed)  # 1
     for pointer, _ in _PAIRS:
-        for key, value in old.entries(pointer).items():
-            if int(value) in renumbered[pointer]:
-                delete(pointer, key)
+        if renumbered[pointer]:
+            entries = old.entries(pointer)
+            first = sorted(k for k, v in entries.items() if int(v) in renumbered[pointer])
+            delete(pointer, first)
+            readd[pointer] = [k for k in first if new.entries(pointer).get(k) == entries[k]]
     for pointer, pointee in _PAIRS:  # 2
-        for key in old.entries(pointee):
-            if _number_of(pointee, key) in renumbered[pointer] and key not in new.entries(pointee):
-                delete(pointee, key)
+        if renumbered[pointer]:
+            delete(pointee, [k for k in delta[pointee][2] if _number_of(pointee, k) in renumbered[pointer]])
     for _, pointee in _PAIRS:  # 3
-        for key, value in new.entries(pointee).items():
-            put(pointee, key, value)
+        put(pointee, delta[pointee][0] + delta[pointee][1])
     for pointer, _ in _PAIRS:  # 4
-        for key, value in new.entries(pointer).items():
-            put(pointer, key, value)
+        put(pointer, delta[pointer][0] + delta[pointer][1] + readd.get(pointer, []))
     for pointer, _ in _PAIRS:  # 5
-        for key in old.entries(pointer):
-            if key not in new.entries(pointer):
-                delete(pointer, key)
-    for key, value in new_hosts.items():
-        put(HOSTNAME, key, value)
+        delete(pointer, delta[pointer][2])
+    put(HOSTNAME, added + changed)
     for _, pointee in _PAIRS:  # 6
-        for key in old.entries(pointee):
-            if key not in new.entries(pointee):
-                delete(pointee, key)
-    deletes: dict[str, list[str]] = {name: [] for name in MAP_NAMES}
+        delete(pointee, delta[pointee][2])
+    deletes = {name: tuple(delta[name][2]) for name in MAP_NAMES}
     sets: dict[str, dict[str, str]] = {name: {} for name in MAP_NAMES}
     for op in steps:
-        if op.action == "del" and op.key not in new.entries(op.map):
-            deletes[op.map].append(op.key)
-        elif op.value is not None:
+        if op.value is not None:
             sets[op.map][op.key] = op.value
-    return MapDiff({k: tuple(v) for k, v in deletes.items()}, sets, tuple(steps), new.udp_apps)
+    return MapDiff(deletes, sets, tuple(steps), new.udp_apps)
 
 
 def apply_diff(maps: MapSet, diff: MapDiff) -> MapSet:

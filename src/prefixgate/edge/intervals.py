@@ -7,11 +7,12 @@ ends, so an IPv6 /32 costs what a /128 costs. Pure: stdlib only.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["Segments", "cidr_cover", "intersect", "laminar_flatten", "merge", "sweep_sets"]
+__all__ = ["Cover", "Segments", "cidr_cover", "intersect", "laminar_flatten", "merge", "pack", "sweep_sets"]
 
 V = TypeVar("V")
 K = TypeVar("K", bound=Hashable)
@@ -65,6 +66,42 @@ class Segments(Generic[V]):
             i += 1
 
 
+def pack(values: Iterable[int]) -> Sequence[int]:
+    """The integers in an unsigned 64-bit array when they all fit (IPv4: 8 bytes each instead of ~36 for a
+    list of ints), else a list."""
+    items = list(values)
+    if not items or max(items) < 1 << 64:
+        return array("Q", items)
+    return items
+
+
+class Cover:
+    """Sorted disjoint closed intervals without values, packed: is x in one of them?"""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self, intervals: Sequence[Interval]) -> None:
+        """`intervals` sorted and disjoint, as `merge` gives them."""
+        self.starts = pack(s for s, _ in intervals)
+        self.ends = pack(e for _, e in intervals)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __contains__(self, x: object) -> bool:
+        if not isinstance(x, int):
+            return False
+        i = bisect_right(self.starts, x) - 1
+        return i >= 0 and self.ends[i] >= x
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Cover):
+            return NotImplemented
+        return list(self.starts) == list(other.starts) and list(self.ends) == list(other.ends)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """The union as sorted disjoint intervals; touching intervals ([1, 2] and [3, 4]) become one."""
     out: list[Interval] = []
@@ -80,8 +117,14 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
 def intersect(intervals: Sequence[Interval], with_: Segments[V]) -> list[tuple[int, int, V]]:
     """The parts of sorted disjoint `intervals` that lie inside a segment of `with_`, with its value."""
     out: list[tuple[int, int, V]] = []
-    for s, e in intervals:
-        out.extend(with_.overlapping(s, e))
+    starts, ends, values = with_.starts, with_.ends, with_.values
+    n = len(starts)
+    for s, e in intervals:  # inlined `overlapping`: this runs once per delegated range
+        i = max(bisect_right(starts, s) - 1, 0)
+        while i < n and starts[i] <= e:
+            if ends[i] >= s:
+                out.append((max(starts[i], s), min(ends[i], e), values[i]))
+            i += 1
     return out
 
 

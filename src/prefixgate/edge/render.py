@@ -196,7 +196,8 @@ def _spectrum(
 
 
 def _blocks(table: EdgeTable, previous: MapSet | None) -> tuple[dict[str, str], dict[str, str]]:
-    sets = [",".join(area.account_ids) for area in table.cdn_areas]
+    areas = list(table.cdn_areas)
+    sets = [",".join(area.account_ids) for area in areas]
     kept: dict[str, int] = {}
     if previous is not None:
         members: dict[int, list[str]] = defaultdict(list)
@@ -208,7 +209,7 @@ def _blocks(table: EdgeTable, previous: MapSet | None) -> tuple[dict[str, str], 
     numbers = _numbers(dict.fromkeys(sets), kept, used)
     cidrs: dict[str, str] = {}
     grants: dict[str, str] = {}
-    for area, accounts in zip(table.cdn_areas, sets, strict=True):
+    for area, accounts in zip(areas, sets, strict=True):
         block = numbers[accounts]
         network = ipaddress.IPv4Address if area.version == 4 else ipaddress.IPv6Address
         bits = 32 if area.version == 4 else 128

@@ -21,6 +21,7 @@ once per (app, edge IP) at compile time. No address range is ever enumerated.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
 from bisect import bisect_right
 from collections import defaultdict
@@ -36,7 +37,8 @@ from ..domain.dnsname import parse_hostname
 from ..domain.errors import InvalidInput
 from ..domain.net import IPAddress
 from ..domain.spectrum import Protocol, parse_protocol
-from .intervals import Segments, intersect, laminar_flatten, merge, sweep_sets
+from .cdn import CdnArea, CdnAreas, cdn_areas
+from .intervals import Cover, Segments, laminar_flatten, merge
 from .state import AppRow, EdgeState, HostnameRow, PrefixRow
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "SPECTRUM_APP",
     "Answer",
     "CdnArea",
+    "CdnAreas",
     "EdgeTable",
     "HostEntry",
     "PortClaim",
@@ -92,17 +95,6 @@ class HostEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class CdnArea:
-    """Addresses start..end (integers of IPv`version`) where exactly `account_ids` may serve CDN (among
-    the accounts that hold an active custom hostname)."""
-
-    version: int
-    start: int
-    end: int
-    account_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class _Family:
     prefixes: Segments[PrefixRow]
     bindings: Segments[str]  # the service id of the longest-match binding
@@ -114,7 +106,7 @@ class Usability:
     flattened bindings; per (account, family), the union of the delegations the account received."""
 
     families: Mapping[int, _Family]
-    delegated: Mapping[tuple[str, int], Segments[bool]]
+    delegated: Mapping[tuple[str, int], Cover]
 
     def problem(self, account_id: str, ip: IPAddress, service_id: str) -> str | None:
         """Why `account_id` may not serve `service_id` on ip (ip_not_usable, prefix_not_approved,
@@ -126,7 +118,7 @@ class Usability:
             return "ip_not_usable"
         if prefix.account_id != account_id:
             mine = self.delegated.get((account_id, ip.version))
-            if mine is None or mine.index(x) < 0:
+            if mine is None or x not in mine:
                 return "ip_not_usable"
         if not prefix.approved:
             return "prefix_not_approved"
@@ -144,7 +136,7 @@ class EdgeTable:
     apps: Mapping[str, AppRow]
     claims: Mapping[tuple[IPAddress, str], tuple[PortClaim, ...]]  # (edge ip, transport) -> ports, sorted
     hostnames: Mapping[str, HostEntry]
-    cdn_areas: tuple[CdnArea, ...]  # sorted by (version, start), disjoint
+    cdn_areas: CdnAreas  # sorted by (version, start), disjoint
     udp_apps: tuple[str, ...]  # ids of UDP apps: HAProxy does not proxy UDP
     origin_names: tuple[str, ...]  # the origin names the data plane must resolve, sorted
     usability: Usability
@@ -197,7 +189,8 @@ def app_origin(app: AppRow) -> str:
 
 
 def _bounds(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int]:
-    return int(net.network_address), int(net.broadcast_address)
+    start = int(net.network_address)
+    return start, start | ((1 << (net.max_prefixlen - net.prefixlen)) - 1)  # cheaper than broadcast_address
 
 
 def _families(state: EdgeState) -> dict[int, _Family]:
@@ -219,10 +212,15 @@ def _families(state: EdgeState) -> dict[int, _Family]:
     return {v: _Family(Segments(prefixes[v]), Segments(bound[v])) for v in _FAMILIES}
 
 
-def _delegated(state: EdgeState, accounts: set[str]) -> dict[tuple[str, int], Segments[bool]]:
-    """The union of the delegations each of `accounts` received, each clipped to its prefix."""
+Received = dict[tuple[str, int], list[tuple[int, int]]]  # (account, family) -> merged intervals
+
+
+def _delegated(state: EdgeState, accounts: set[str]) -> tuple[Received, Received]:
+    """The union of the delegations each of `accounts` received, each clipped to its prefix; and the
+    same of only those in approved prefixes."""
     parts: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
-    bounds: dict[str, tuple[int, int, int]] = {}
+    approved: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
+    bounds: dict[str, tuple[int, int, int, bool]] = {}
     for d in state.delegations.values():
         if d.delegated_account_id not in accounts:
             continue
@@ -231,14 +229,17 @@ def _delegated(state: EdgeState, accounts: set[str]) -> dict[tuple[str, int], Se
             p = state.prefixes.get(d.prefix_id)
             if p is None:
                 continue
-            pb = bounds[d.prefix_id] = (p.cidr.version, *_bounds(p.cidr))
-        version, ps, pe = pb
+            pb = bounds[d.prefix_id] = (p.cidr.version, *_bounds(p.cidr), p.approved)
+        version, ps, pe, ok = pb
         if d.cidr.version != version:
             continue
         ds, de = _bounds(d.cidr)
         if ds <= pe and de >= ps:
-            parts[(d.delegated_account_id, version)].append((max(ps, ds), min(pe, de)))
-    return {key: Segments((s, e, True) for s, e in merge(iv)) for key, iv in parts.items()}
+            piece = (max(ps, ds), min(pe, de))
+            parts[(d.delegated_account_id, version)].append(piece)
+            if ok:
+                approved[(d.delegated_account_id, version)].append(piece)
+    return {k: merge(v) for k, v in parts.items()}, {k: merge(v) for k, v in approved.items()}
 
 
 def _app_answer(usability: Usability, state: EdgeState, app: AppRow, ip: IPAddress) -> Answer:
@@ -267,18 +268,28 @@ def _claims(usability: Usability, state: EdgeState) -> dict[tuple[IPAddress, str
 
 
 def _winners(candidates: list[tuple[int, int, AppRow, Answer]]) -> tuple[PortClaim, ...]:
-    """Cut the ports the candidates claim into pieces, each won by its best claimant (see `_rank`)."""
+    """Cut the ports the candidates claim into pieces, each won by its best claimant (see `_rank`): a sweep
+    over the range ends with a heap of the claims open there, O(k log k) for k apps on one address."""
     if len(candidates) == 1:
         s, e, app, answer = candidates[0]
         return (PortClaim(s, e, app.id, answer),)
+    by_rank = sorted(range(len(candidates)), key=lambda i: _rank(candidates[i][2]))
+    rank = {i: r for r, i in enumerate(by_rank)}
+    by_start = sorted(range(len(candidates)), key=lambda i: candidates[i][0])
     cuts = sorted({s for s, _, _, _ in candidates} | {e + 1 for _, e, _, _ in candidates})
+    open_: list[tuple[int, int]] = []  # (-rank, index): the best open claim first
     out: list[PortClaim] = []
+    j = 0
     for lo, nxt in pairwise(cuts):
-        hi = nxt - 1
-        holders = [(app, answer) for s, e, app, answer in candidates if s <= lo and hi <= e]
-        if not holders:
+        while j < len(by_start) and candidates[by_start[j]][0] <= lo:
+            heapq.heappush(open_, (-rank[by_start[j]], by_start[j]))
+            j += 1
+        while open_ and candidates[open_[0][1]][1] < lo:
+            heapq.heappop(open_)  # closed before this piece (a better claim that ended)
+        if not open_:
             continue
-        app, answer = max(holders, key=lambda h: _rank(h[0]))
+        _, _, app, answer = candidates[open_[0][1]]
+        hi = nxt - 1
         if out and out[-1].app_id == app.id and out[-1].end + 1 == lo:
             out[-1] = PortClaim(out[-1].start, hi, app.id, answer)
         else:
@@ -297,41 +308,25 @@ def _hostnames(state: EdgeState) -> dict[str, HostEntry]:
     return dict(sorted(out.items()))
 
 
-def _cdn_areas(usability: Usability, accounts: set[str]) -> tuple[CdnArea, ...]:
-    """Where each of `accounts` may serve CDN, cut into areas of one set of accounts each."""
-    out: list[CdnArea] = []
-    for version in _FAMILIES:
-        family = usability.families[version]
-        approved = Segments((s, e, True) for s, e, p in family.prefixes.items() if p.approved)
-        cdn = Segments((s, e, True) for s, e, sid in family.bindings.items() if sid == CDN.id)
-        owned: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for s, e, p in family.prefixes.items():
-            if p.approved and p.account_id in accounts:
-                owned[p.account_id].append((s, e))
-        groups: list[tuple[str, list[tuple[int, int]]]] = []
-        for account in sorted(accounts):
-            mine = usability.delegated.get((account, version))
-            received = [(s, e) for s, e, _ in mine.items()] if mine is not None else []
-            delegated = [(s, e) for s, e, _ in intersect(received, approved)]
-            usable = merge(owned.get(account, []) + delegated)
-            groups.append((account, merge((s, e) for s, e, _ in intersect(usable, cdn))))
-        out.extend(CdnArea(version, s, e, ids) for s, e, ids in sweep_sets(groups))
-    return tuple(out)
-
-
 def compile_table(state: EdgeState) -> EdgeTable:
     """The lookup table of `state`: pure and deterministic (the same state gives an equal table)."""
     hosts = _hostnames(state)
     host_accounts = {e.host.account_id for e in hosts.values()}
     app_accounts = {a.account_id for a in state.apps.values() if a.status == "active" and a.edge_ips}
     families = _families(state)
-    delegated = _delegated(state, host_accounts | app_accounts)
+    received, received_approved = _delegated(state, host_accounts | app_accounts)
+    delegated = {k: Cover(v) for k, v in received.items()}
     claims = _claims(Usability(families, delegated), state)
     usability = Usability(
         MappingProxyType(families),
         MappingProxyType({k: v for k, v in delegated.items() if k[0] in host_accounts}),
     )
-    areas = _cdn_areas(usability, host_accounts)
+    areas = cdn_areas(
+        {v: f.prefixes for v, f in families.items()},
+        {v: f.bindings for v, f in families.items()},
+        received_approved,
+        host_accounts,
+    )
     apps = dict(sorted(state.apps.items()))
     udp = tuple(a.id for a in apps.values() if _protocol(a.protocol).transport == "udp")
     names = {a.origin_dns_name for a in apps.values() if a.origin_dns_name and _protocol(a.protocol).transport == "tcp"}
