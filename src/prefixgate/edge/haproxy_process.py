@@ -38,13 +38,11 @@ class HaproxyProcess:
     Args:
         pid: the process.
         pidfd: a pidfd for it (owned by this object from now on).
-        child: whether this process started it.
     """
 
-    def __init__(self, pid: int, pidfd: int, *, child: bool) -> None:
+    def __init__(self, pid: int, pidfd: int) -> None:
         self.pid = pid
         self.pidfd = pidfd
-        self.child = child
         self.returncode: int | None = None  # set by `reap` for a child: the exit code, or -signal
 
     @classmethod
@@ -56,13 +54,13 @@ class HaproxyProcess:
             (os.POSIX_SPAWN_DUP2, output, 2),
         ]
         pid = os.posix_spawn(argv[0], list(argv), dict(os.environ), file_actions=actions, setsid=True)
-        return cls(pid, os.pidfd_open(pid), child=True)
+        return cls(pid, os.pidfd_open(pid))
 
     @classmethod
     def attach(cls, pid: int) -> HaproxyProcess | None:
         """The process `pid`, if there is one (not yet checked to be HAProxy)."""
         try:
-            return cls(pid, os.pidfd_open(pid), child=False)
+            return cls(pid, os.pidfd_open(pid))
         except (ProcessLookupError, ValueError, OverflowError):
             return None
 
