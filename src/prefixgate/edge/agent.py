@@ -99,10 +99,14 @@ class EdgeAgent:
         with self._lock:
             s = self._status
             maps = {name: len(entries) for name, entries in self._maps.items()}
-        try:
-            outcomes = self._plane.outcomes() if self._plane.running else s.outcomes
-        except OSError:
-            outcomes = s.outcomes
+        outcomes = s.outcomes
+        if self._plane.running:
+            try:
+                outcomes = self._plane.outcomes()
+            except Exception:  # the runtime API was busy or restarting: the last counts read
+                _log.debug("edge.outcomes_unreadable", exc_info=True)
+            else:
+                self._set(outcomes=outcomes)
         return replace(
             s,
             map_entries=maps,
@@ -149,7 +153,9 @@ class EdgeAgent:
         keeps serving the last maps, and the next agent on the same state dir adopts it)."""
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=self._options.poll_timeout_s + 5)
+            # A long poll in flight is not waited for: its thread is a daemon, and nothing it could still
+            # install matters once HAProxy stops (or is let go: the plane then programs nothing more).
+            thread.join(timeout=1.0)
         if leave_serving:
             self._plane.detach()
         else:

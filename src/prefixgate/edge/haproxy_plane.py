@@ -92,7 +92,9 @@ class HaproxyDataPlane:
             self._supervisor.stop()
 
     def detach(self) -> None:
-        """Stop supervising HAProxy and leave it serving its maps, for the next agent to adopt."""
+        """Stop supervising HAProxy and leave it serving its maps, for the next agent to adopt; from now on
+        nothing is programmed into it."""
+        self._programmer = None
         if self._supervisor is not None:
             self._supervisor.detach()
 

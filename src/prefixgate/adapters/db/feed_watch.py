@@ -144,7 +144,7 @@ class PostgresHeadWatcher(HeadWatcher):
         super().__init__()
         self._conninfo = _conninfo(engine)
         self._connect_timeout_s = connect_timeout_s
-        self.connected = asyncio.Event()  # set while listening (tests wait for it)
+        self.connected = asyncio.Event()  # set while listening
 
     async def _run(self) -> None:
         retry = _RETRY_MIN_S

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import Query
-from fastapi.responses import JSONResponse
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from ...edge.state import encode_snapshot
 from ...service import edge_feed
@@ -30,16 +31,31 @@ def get_snapshot(db: Db, actor: FeedActor) -> JSONResponse:
 
 @router.get("/changes", response_model=Envelope[ChangesOut])
 async def get_changes(
+    request: Request,
     db: Db,
     actor: FeedActor,
     watch: FeedWatch,
     since: Annotated[int, Query(ge=0, le=_MAX_REVISION, description="The revision the edge serves")],
     timeout: Annotated[int, Query(ge=0, le=edge_feed.MAX_WAIT_S, description="Seconds to wait for a change")] = 30,
-) -> JSONResponse:
+) -> Response:
     """The changes after `since`; while there are none, waits up to `timeout` seconds for one.
     410 when `since` is older than the changes kept or ahead of the head: reload the snapshot."""
-    found = await edge_feed.follow(db, actor, watch, since, timeout, run=in_thread)
+    waiting = asyncio.ensure_future(edge_feed.follow(db, actor, watch, since, timeout, run=in_thread))
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((waiting, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not waiting.done():  # the edge went away: stop waiting for it (and never hold up a shutdown)
+        waiting.cancel()
+        return Response(status_code=499)
+    found = waiting.result()
     return await in_thread(lambda: JSONResponse(ok(change_set_record(found))))
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @router.put("/nodes/{name}", response_model=Envelope[NodeOut])
