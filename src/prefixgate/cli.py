@@ -315,7 +315,11 @@ def edge_command(
     ] = 443,
     node: Annotated[str | None, typer.Option("--node", help="This edge's name (default: host name and port)")] = None,
 ) -> None:
-    """Run an edge: HAProxy on --listen, programmed live from the control plane's change feed."""
+    """Run an edge: HAProxy on --listen, programmed live from the control plane's change feed.
+
+    SIGTERM or SIGINT stops the agent and HAProxy; SIGUSR1 stops only the agent (HAProxy serves on, and
+    the next agent on the same --state-dir adopts it).
+    """
     from pathlib import Path
 
     from .adapters.dns.inspector import SYSTEM_RESOLV_CONF

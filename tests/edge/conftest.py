@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from prefixgate.edge.haproxy_config import HAPROXY_BIN
+from tests.edge.harness import Leftovers
 from tests.edge.origins import EchoOrigin, HttpOrigin, TestCA, TlsOrigin
 
 
@@ -45,3 +46,11 @@ def tls_origin(test_ca: TestCA) -> Iterator[TlsOrigin]:
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "edge"
+
+
+@pytest.fixture
+def leftovers() -> Iterator[Leftovers]:
+    """HAProxys a test left running (by design or by failing) are SIGKILLed when it ends."""
+    left = Leftovers()
+    yield left
+    left.kill()

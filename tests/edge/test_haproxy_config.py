@@ -26,10 +26,11 @@ def test_haproxy_accepts_the_configuration(tmp_path: Path, options: dict[str, ob
 
 
 def test_the_configuration_names_its_maps_sockets_and_ports(tmp_path: Path) -> None:
-    s = HaproxySettings(tmp_path, listen_host="::1", listen_port=18443, origin_http_port=8080, master_worker=True)
+    s = HaproxySettings(tmp_path, listen_host="::1", listen_port=18443, origin_http_port=8080)
     text = render_config(s)
     assert f"stats socket {tmp_path}/haproxy.sock mode 600 level admin expose-fd listeners" in text
     assert "bind [::1]:18443 accept-proxy" in text
+    assert "\n    noreuseport\n" in text  # no second HAProxy beside a running one (test_haproxy_adoption.py)
     assert "http-request set-dst-port int(8080)" in text
     assert "tcp-request content set-dst-port int(443)" in text
     for name in ("spectrum_ip", "spectrum_port", "cdn_ip", "cdn_grant", "hostname"):

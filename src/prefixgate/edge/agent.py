@@ -4,7 +4,8 @@ One loop thread follows the feed (snapshot, then long-polled changes) and instal
 compiles the table, renders the maps, programs the differences into HAProxy and closes established
 connections that stopped being served. A second thread reports the served revision to the control plane
 every few seconds and refreshes origin names. HAProxy's supervisor restarts it if it dies and calls
-`reprogram`, which loads the current maps again.
+`reprogram`, which loads the current maps again. An agent started where an earlier one left HAProxy
+serving adopts it and loads its own table into it (haproxy_supervisor.py).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class DataPlane(Protocol):
     def outcomes(self) -> Mapping[str, int]: ...
 
     def stop(self) -> None: ...
+
+    def detach(self) -> None: ...
 
 
 class Names(Protocol):
@@ -145,13 +148,18 @@ class EdgeAgent:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, *, leave_serving: bool = False) -> None:
+        """Stop following the feed and save the state; stop HAProxy too, unless `leave_serving` (then it
+        keeps serving the last maps, and the next agent on the same state dir adopts it)."""
         self._stop.set()
         for thread in self._threads:
             # A long poll in flight is not waited for: its thread is a daemon, and nothing it could still
-            # install matters once HAProxy stops.
+            # install matters once HAProxy stops (or is let go: the plane then programs nothing more).
             thread.join(timeout=1.0)
-        self._plane.stop()
+        if leave_serving:
+            self._plane.detach()
+        else:
+            self._plane.stop()
         self._save(force=True)
 
     def reprogram(self) -> None:

@@ -23,7 +23,8 @@ class HaproxyDataPlane:
 
     The maps most recently asked for are what a restarted HAProxy starts from, so a change made while
     HAProxy was down is not lost: the supervisor writes them into the map files before it starts the
-    new process, then `reprogram` loads them again.
+    new process, then `reprogram` loads them again. An HAProxy adopted from an earlier agent holds that
+    agent's last maps: `start` swaps them for `maps` at once (`apply_full`).
     """
 
     def __init__(self, settings: HaproxySettings, *, haproxy_bin: str = HAPROXY_BIN) -> None:
@@ -56,6 +57,8 @@ class HaproxyDataPlane:
         )
         self._supervisor.start()
         self._programmer = MapProgrammer(self._supervisor.runtime, self.settings)
+        if self._supervisor.adopted:
+            self._programmer.apply_full(maps)
 
     def load(self, maps: MapSet) -> None:
         """Make HAProxy's maps exactly `maps`, whatever it holds now."""
@@ -87,6 +90,13 @@ class HaproxyDataPlane:
     def stop(self) -> None:
         if self._supervisor is not None:
             self._supervisor.stop()
+
+    def detach(self) -> None:
+        """Stop supervising HAProxy and leave it serving its maps, for the next agent to adopt; from now on
+        nothing is programmed into it."""
+        self._programmer = None
+        if self._supervisor is not None:
+            self._supervisor.detach()
 
 
 def _tracked(t: TrackedConnection) -> Tracked:

@@ -39,7 +39,8 @@ class EdgeOptions:
 
 
 def run_edge(options: EdgeOptions, *, ready: threading.Event | None = None) -> None:
-    """Run until SIGTERM or SIGINT (HAProxy stops too)."""
+    """Run until SIGTERM or SIGINT (HAProxy stops too) or SIGUSR1 (HAProxy keeps serving its last maps,
+    for the next agent on the same state dir to adopt: restarting the agent drops no traffic)."""
     node = options.node or f"{socket.gethostname()}-{options.listen[1]}"
     settings = HaproxySettings(
         state_dir=options.state_dir,
@@ -58,11 +59,16 @@ def run_edge(options: EdgeOptions, *, ready: threading.Event | None = None) -> N
     )
     metrics = MetricsServer(*options.metrics, edge_registry(agent.status)) if options.metrics else None
     stop = threading.Event()
+    leave_serving = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        if signum != signal.SIGUSR1:
+            leave_serving.clear()  # a SIGTERM after a SIGUSR1 still stops HAProxy
+        elif not stop.is_set():
+            leave_serving.set()
         stop.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
         signal.signal(sig, on_signal)
     agent.start()
     if metrics is not None:
@@ -75,5 +81,6 @@ def run_edge(options: EdgeOptions, *, ready: threading.Event | None = None) -> N
     finally:
         if metrics is not None:
             metrics.stop()
-        agent.stop()
+        agent.stop(leave_serving=leave_serving.is_set())
+        _log.info("edge.stopped", extra={"node": node, "haproxy_left_serving": leave_serving.is_set()})
         feed.close()
