@@ -92,7 +92,7 @@ def _queries(state: EdgeState, data: st.DataObject, n: int) -> list[Query]:
     return out
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(states(), resolutions, st.data())
 def test_the_maps_route_as_the_table_answers(state: EdgeState, resolved: Resolved, data: st.DataObject) -> None:
     table = compile_table(state)
@@ -103,7 +103,7 @@ def test_the_maps_route_as_the_table_answers(state: EdgeState, resolved: Resolve
     assert maps.udp_apps == tuple(sorted(a.id for a in state.apps.values() if a.protocol.startswith("udp/")))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(states(), resolutions, st.booleans(), st.data())
 def test_a_diff_applied_step_by_step_never_gives_a_third_answer(
     old_state: EdgeState, old_resolved: Resolved, keep_numbers: bool, data: st.DataObject

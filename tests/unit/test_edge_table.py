@@ -41,7 +41,7 @@ ip = ipaddress.ip_address
 net = ipaddress.ip_network
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(states(), st.data())
 def test_spectrum_answers_are_resolves(state: EdgeState, data: st.DataObject) -> None:
     table = compile_table(state)
@@ -51,7 +51,7 @@ def test_spectrum_answers_are_resolves(state: EdgeState, data: st.DataObject) ->
         assert record(table.spectrum(address, transport, port)) == expected, (address, transport, port)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(states(), st.data())
 def test_hostname_answers_are_resolves(state: EdgeState, data: st.DataObject) -> None:
     table = compile_table(state)
