@@ -17,7 +17,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,6 +100,8 @@ class EdgeProcess:
         return wait_until(lambda: (self.metric("prefixgate_edge_revision") or -1) >= revision, timeout=timeout)
 
     def stop(self) -> None:
+        """SIGTERM (the agent stops HAProxy too); whatever is left after 15 s is killed, HAProxy included
+        (it runs in a session of its own, named by haproxy.pid)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -107,6 +109,10 @@ class EdgeProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        pid_file = self.state_dir / "haproxy.pid"
+        if pid_file.exists():
+            with suppress(ValueError, ProcessLookupError, IndexError):
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
 
     def kill9(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

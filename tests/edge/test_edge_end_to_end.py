@@ -75,7 +75,7 @@ def test_a_delegated_app_is_served_and_stops_at_once_when_the_delegation_is_forc
     assert s.edge.serves(s.head())
     blocked = '{outcome="refused",path="tcp",reason="app_blocked"}'
     assert wait_until(lambda: (s.edge.metric("prefixgate_edge_connections_total", blocked) or 0) >= 1)
-    assert s.edge.metric("prefixgate_edge_connections_closed_total") == 1
+    assert (s.edge.metric("prefixgate_edge_connections_closed_total") or 0) >= 1  # the held one, and any poll
 
 
 def test_a_custom_hostname_is_served_by_host_and_by_sni_and_stops_when_the_delegation_goes(stack: Stack) -> None:
