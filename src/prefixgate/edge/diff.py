@@ -82,9 +82,11 @@ def _renumbered_blocks(old: MapSet, new: MapSet) -> set[int]:
 
 def _delta(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
     """(added, changed, removed) keys, each sorted."""
-    both = old.keys() & new.keys()
-    changed = sorted(k for k in both if old[k] != new[k])
-    return sorted(new.keys() - old.keys()), changed, sorted(old.keys() - new.keys())
+    touched = {k for k, _ in old.items() ^ new.items()}  # set operations on the items run in C
+    added = sorted(k for k in touched if k not in old)
+    removed = sorted(k for k in touched if k not in new)
+    changed = sorted(k for k in touched if k in old and k in new)
+    return added, changed, removed
 
 
 def diff_maps(old: MapSet, new: MapSet) -> MapDiff:
