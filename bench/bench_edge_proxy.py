@@ -125,7 +125,8 @@ def propagation(stack: EdgeStack, changes: int, rnd: random.Random) -> list[tupl
 
 def _tracked_keys(stack: EdgeStack) -> int:
     """How many keys the edge's st_conns holds now."""
-    head = RuntimeApi(stack.edge.state_dir / "haproxy.sock").command("show table st_conns").partition("\n")[0]
+    tables = RuntimeApi(stack.edge.state_dir / "haproxy.sock").command("show table")  # headers only
+    head = next(line for line in tables.splitlines() if line.startswith("# table: st_conns,"))
     return int(head.rpartition("used:")[2])
 
 
