@@ -20,9 +20,9 @@ from prefixgate.domain.bindings import CDN, SPECTRUM
 from prefixgate.domain.net import IPAddress
 from prefixgate.domain.spectrum import parse_protocol
 from prefixgate.edge.diff import apply_diff, diff_maps
-from prefixgate.edge.render import MAP_NAMES, MapSet, render_maps
+from prefixgate.edge.render import MAP_NAMES, MapSet, only_adds, render_maps
 from prefixgate.edge.state import AppRow, BindingRow, DelegationRow, EdgeState, HostnameRow, PrefixRow, ZoneRow
-from prefixgate.edge.table import EdgeTable, compile_table
+from prefixgate.edge.table import EdgeTable, Tracked, compile_table, stale_connections
 from tests.unit.edge_states import ORIGIN_NAMES, evolved, probe_ips, probe_ips_for, probe_names, spectrum_probe, states
 from tests.unit.haproxy_model import Decision, Runtime, frontend
 
@@ -179,3 +179,28 @@ def test_a_cdn_area_cut_in_two_stays_served_while_the_diff_is_applied() -> None:
             got = frontend(rt, ipaddress.ip_address(f"203.0.113.{last}"), 443, "shop.example.net")
             assert (got.served, got.object_id) == (True, "h1"), (op, last)
     assert not frontend(rt, ipaddress.ip_address("203.0.113.5"), 443, "shop.example.net").served
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(states(), resolutions, st.data())
+def test_maps_that_only_add_entries_leave_every_served_connection_its_object(
+    old_state: EdgeState, resolved: Resolved, data: st.DataObject
+) -> None:
+    """The agent skips the search for connections to close when the new maps only add entries
+    (render.only_adds): then every connection the old table served keeps its object in the new one."""
+    new_state = data.draw(st.one_of(evolved(old_state), evolved(old_state)))
+    old_table, new_table = compile_table(old_state), compile_table(new_state)
+    old = render_maps(old_table, resolved=resolved)
+    new = render_maps(new_table, resolved=resolved, previous=old)
+    assert only_adds(old, old) and only_adds(old, new) == all(
+        new.entries(n).get(k) == v for n in MAP_NAMES for k, v in old.entries(n).items()
+    )
+    tracked = []
+    for ip, port, sni in _queries(old_state, data, 60):
+        answer = old_table.hostname(ip, sni) if sni is not None and port in (80, 443) else None
+        if answer is None or not answer.served:
+            answer, sni = old_table.spectrum(ip, "tcp", port), None
+        if answer.served and answer.object_id is not None:
+            tracked.append(Tracked(ip, port, answer.object_id, sni))
+    if only_adds(old, new):
+        assert stale_connections(new_table, tracked) == ()

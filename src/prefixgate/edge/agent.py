@@ -21,7 +21,7 @@ from ..domain.net import IPAddress
 from .feed_client import FeedClient, FeedGone, FeedUnavailable
 from .metrics import EdgeStatus
 from .render import MapSet as RenderedMaps
-from .render import render_maps
+from .render import only_adds, render_maps
 from .state import CorruptSnapshot, EdgeState, apply_changes
 from .store import StateStore
 from .table import EdgeTable, Tracked, compile_table, stale_connections
@@ -211,6 +211,7 @@ class EdgeAgent:
     def _install(self, state: EdgeState, *, snapshot: bool) -> None:
         table = compile_table(state)
         with self._lock:
+            previous = self._rendered
             rendered = self._render(table)
             maps = rendered.as_dict()
             self._plane.program(self._maps, maps)
@@ -226,7 +227,9 @@ class EdgeAgent:
                 changes_applied=s.changes_applied + int(not snapshot),
                 not_served_apps=tuple((app_id, "udp_not_proxied") for app_id in table.udp_apps),
             )
-        closed = self._plane.close_unserved(lambda t: not stale_connections(table, (t,)))
+        closed = 0
+        if previous is None or not only_adds(previous, rendered):  # else nothing can have lost its object
+            closed = self._plane.close_unserved(lambda t: not stale_connections(table, (t,)))
         if closed:
             self._set(connections_closed=self._status.connections_closed + closed)
         self._report()

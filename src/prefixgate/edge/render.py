@@ -54,6 +54,7 @@ __all__ = [
     "SPECTRUM_IP",
     "SPECTRUM_PORT",
     "MapSet",
+    "only_adds",
     "render_maps",
     "sort_key",
     "spectrum_target",
@@ -251,3 +252,19 @@ def render_maps(
         HOSTNAME: _hostnames(table, resolved),
     }
     return MapSet.of(maps, table.udp_apps)
+
+
+def only_adds(old: MapSet, new: MapSet) -> bool:
+    """Whether `new` keeps every entry of `old` as it was, adding entries only.
+
+    Then nothing served before lost its answer: in each map the keys never overlap (exact addresses and
+    names, disjoint port ranges, a cover of disjoint CIDRs), so a new entry cannot shadow an old one, and
+    every lookup that succeeded before finds the same value. The agent skips looking for established
+    connections to close after such a change.
+    """
+    for name in MAP_NAMES:
+        after = new.entries(name)
+        for key, value in old.entries(name).items():
+            if after.get(key) != value:
+                return False
+    return True
