@@ -73,6 +73,9 @@ def test_a_delegated_app_is_served_and_stops_at_once_when_the_delegation_is_forc
     assert is_closed(held, timeout=1.0)  # the established connection was closed too
     held.close()
     assert s.edge.serves(s.head())
+    # The poll that saw the end may have been a served connection closed by the revocation: a new one
+    # is refused, and counted with its reason.
+    assert not echoed(s, ("1.2.3.4", 22))
     blocked = '{outcome="refused",path="tcp",reason="app_blocked"}'
     assert wait_until(lambda: (s.edge.metric("prefixgate_edge_connections_total", blocked) or 0) >= 1)
     assert (s.edge.metric("prefixgate_edge_connections_closed_total") or 0) >= 1  # the held one, and any poll
