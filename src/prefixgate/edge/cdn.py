@@ -7,19 +7,10 @@ arrays of first and last addresses and one shared tuple per distinct set of acco
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
 
-from ..domain.bindings import CDN
-from .intervals import Segments, intersect, merge, pack, sweep_sets
-from .state import PrefixRow
-
-__all__ = ["CdnArea", "CdnAreas", "cdn_areas"]
-
-_FAMILIES: Final = (4, 6)
-Received = Mapping[tuple[str, int], list[tuple[int, int]]]  # (account, family) -> merged intervals
+__all__ = ["CdnArea", "CdnAreas"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,34 +47,3 @@ class CdnAreas:
         return list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def cdn_areas(
-    prefixes: Mapping[int, Segments[PrefixRow]],
-    bindings: Mapping[int, Segments[str]],
-    received: Received,
-    accounts: set[str],
-) -> CdnAreas:
-    """Where each of `accounts` may serve CDN: its own approved prefixes and what it `received` on approved
-    prefixes, where the longest-match binding is CDN.
-
-    Args:
-        prefixes, bindings: per family, the prefixes and the flattened bindings (service ids).
-        received: per (account, family), the delegations to it on approved prefixes, merged.
-    """
-    rows: dict[int, tuple[Sequence[int], Sequence[int], list[tuple[str, ...]]]] = {}
-    shared: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for version in _FAMILIES:
-        cdn = Segments((s, e, True) for s, e, sid in bindings[version].items() if sid == CDN.id)
-        owned: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for s, e, p in prefixes[version].items():
-            if p.approved and p.account_id in accounts:
-                owned[p.account_id].append((s, e))
-        groups: list[tuple[str, list[tuple[int, int]]]] = []
-        for account in sorted(accounts):
-            usable = merge(owned.get(account, []) + received.get((account, version), []))
-            groups.append((account, merge((s, e) for s, e, _ in intersect(usable, cdn))))
-        pieces = sweep_sets(groups)
-        sets = [shared.setdefault(ids, ids) for _, _, ids in pieces]
-        rows[version] = (pack(s for s, _, _ in pieces), pack(e for _, e, _ in pieces), sets)
-    return CdnAreas(rows)

@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["Cover", "Segments", "cidr_cover", "intersect", "laminar_flatten", "merge", "pack", "sweep_sets"]
+__all__ = ["Segments", "cidr_cover", "laminar_flatten", "merge", "pack", "sweep_sets"]
 
 V = TypeVar("V")
 K = TypeVar("K", bound=Hashable)
@@ -75,33 +75,6 @@ def pack(values: Iterable[int]) -> Sequence[int]:
     return items
 
 
-class Cover:
-    """Sorted disjoint closed intervals without values, packed: is x in one of them?"""
-
-    __slots__ = ("ends", "starts")
-
-    def __init__(self, intervals: Sequence[Interval]) -> None:
-        """`intervals` sorted and disjoint, as `merge` gives them."""
-        self.starts = pack(s for s, _ in intervals)
-        self.ends = pack(e for _, e in intervals)
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    def __contains__(self, x: object) -> bool:
-        if not isinstance(x, int):
-            return False
-        i = bisect_right(self.starts, x) - 1
-        return i >= 0 and self.ends[i] >= x
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Cover):
-            return NotImplemented
-        return list(self.starts) == list(other.starts) and list(self.ends) == list(other.ends)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """The union as sorted disjoint intervals; touching intervals ([1, 2] and [3, 4]) become one."""
     out: list[Interval] = []
@@ -111,20 +84,6 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
                 out[-1] = (out[-1][0], e)
         else:
             out.append((s, e))
-    return out
-
-
-def intersect(intervals: Sequence[Interval], with_: Segments[V]) -> list[tuple[int, int, V]]:
-    """The parts of sorted disjoint `intervals` that lie inside a segment of `with_`, with its value."""
-    out: list[tuple[int, int, V]] = []
-    starts, ends, values = with_.starts, with_.ends, with_.values
-    n = len(starts)
-    for s, e in intervals:  # inlined `overlapping`: this runs once per delegated range
-        i = max(bisect_right(starts, s) - 1, 0)
-        while i < n and starts[i] <= e:
-            if ends[i] >= s:
-                out.append((max(starts[i], s), min(ends[i], e), values[i]))
-            i += 1
     return out
 
 

@@ -35,8 +35,10 @@ __all__ = [
     "HostnameRow",
     "PrefixRow",
     "Row",
+    "Touched",
     "ZoneRow",
     "apply_changes",
+    "apply_changes_touched",
     "decode_change",
     "decode_snapshot",
     "encode_change",
@@ -190,26 +192,40 @@ class Change:
 def apply_changes(state: EdgeState, revision: int, changes: Sequence[Change]) -> EdgeState:
     """The state after `changes`, at `revision`. Removing a prefix removes its delegations and bindings;
     removing a zone removes its apps, hostnames and fallback origin (the database cascades the same)."""
+    return apply_changes_touched(state, revision, changes)[0]
+
+
+Touched = dict[str, set[str]]  # kind -> the ids whose row may differ between two states
+
+
+def apply_changes_touched(state: EdgeState, revision: int, changes: Sequence[Change]) -> tuple[EdgeState, Touched]:
+    """`apply_changes`, and the ids each kind's rows may have changed at: those the changes name and the
+    children a removal cascaded to. What `update_table` needs to recompile only what changed."""
     tables = {k: dict(state.table(k)) for k in KINDS}
+    touched: Touched = {k: set() for k in KINDS}
     for ch in changes:
         if ch.kind not in tables:
             raise CorruptSnapshot(f"unknown kind {ch.kind!r} in a change")
+        touched[ch.kind].add(ch.id)
         if ch.row is None:
             tables[ch.kind].pop(ch.id, None)
             if ch.kind == "prefix":
-                _drop_children(tables, ("delegation", "binding"), "prefix_id", ch.id)
+                _drop_children(tables, touched, ("delegation", "binding"), "prefix_id", ch.id)
             elif ch.kind == "zone":
-                _drop_children(tables, ("app", "hostname", "fallback_origin"), "zone_id", ch.id)
+                _drop_children(tables, touched, ("app", "hostname", "fallback_origin"), "zone_id", ch.id)
         else:
             tables[ch.kind][ch.id] = ch.row
-    return EdgeState(revision, *(tables[k] for k in KINDS))  # type: ignore[arg-type]
+    return EdgeState(revision, *(tables[k] for k in KINDS)), touched  # type: ignore[arg-type]
 
 
-def _drop_children(tables: dict[str, dict[str, Row]], kinds: tuple[str, ...], attr: str, parent: str) -> None:
+def _drop_children(
+    tables: dict[str, dict[str, Row]], touched: Touched, kinds: tuple[str, ...], attr: str, parent: str
+) -> None:
     for kind in kinds:
         table = tables[kind]
         for key in [k for k, row in table.items() if getattr(row, attr) == parent]:
             del table[key]
+            touched[kind].add(key)
 
 
 # ---- wire codec -------------------------------------------------------------------------------------

@@ -13,19 +13,23 @@ the same rules:
   `effective_binding`, `service_problem`);
 - a zone's pause is checked where `resolve_connection` and `resolve_request` check it.
 
-Indexes are sorted integer intervals per address family, searched by bisection: prefixes, each prefix's
-bindings flattened to their longest match, and the union of the delegations each account that holds a
-custom hostname received. Only those accounts' delegations are kept; Spectrum answers are computed
-once per (app, edge IP) at compile time. No address range is ever enumerated.
+Indexes are sorted integer intervals per address family, searched by bisection: the prefixes, and per
+prefix a piece (pieces.py) with its bindings flattened to their longest match and who was delegated
+each stretch of it. Spectrum answers are computed once per (app, edge IP) at compile time. No address
+range is ever enumerated.
+
+`update_table` brings a table forward over a change without compiling the rest again: it rebuilds the
+pieces of the prefixes the change touches, and recomputes the claims of the edge IPs and the entries of
+the hostnames it can affect. A test holds its answers equal to `compile_table`'s on random changes.
 """
 
 from __future__ import annotations
 
 import heapq
 import ipaddress
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -37,8 +41,9 @@ from ..domain.dnsname import parse_hostname
 from ..domain.errors import InvalidInput
 from ..domain.net import IPAddress
 from ..domain.spectrum import Protocol, parse_protocol
-from .cdn import CdnArea, CdnAreas, cdn_areas
-from .intervals import Cover, Segments, laminar_flatten, merge
+from .cdn import CdnArea, CdnAreas
+from .intervals import Segments, pack
+from .pieces import CdnPiece, PrefixPiece, bounds, build_piece, cdn_of_piece
 from .state import AppRow, EdgeState, HostnameRow, PrefixRow
 
 __all__ = [
@@ -50,11 +55,13 @@ __all__ = [
     "EdgeTable",
     "HostEntry",
     "PortClaim",
+    "TableDelta",
     "Tracked",
     "Usability",
     "app_origin",
     "compile_table",
     "stale_connections",
+    "update_table",
 ]
 
 SPECTRUM_APP: Final = "spectrum_app"
@@ -95,51 +102,87 @@ class HostEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class _Family:
-    prefixes: Segments[PrefixRow]
-    bindings: Segments[str]  # the service id of the longest-match binding
-
-
-@dataclass(frozen=True, slots=True)
 class Usability:
-    """`service.usability.usability_problem` over the compiled indexes: per family, the prefixes and their
-    flattened bindings; per (account, family), the union of the delegations the account received."""
+    """`service.usability.usability_problem` over the compiled indexes: per family, the prefixes by
+    address; per prefix, its piece (flattened bindings and who was delegated what)."""
 
-    families: Mapping[int, _Family]
-    delegated: Mapping[tuple[str, int], Cover]
+    prefixes: Mapping[int, Segments[str]]  # family -> prefix ranges -> prefix id
+    pieces: Mapping[str, PrefixPiece]
 
     def problem(self, account_id: str, ip: IPAddress, service_id: str) -> str | None:
         """Why `account_id` may not serve `service_id` on ip (ip_not_usable, prefix_not_approved,
         wrong_service), or None when it may."""
-        family = self.families[ip.version]
         x = int(ip)
-        prefix = family.prefixes.at(x)
-        if prefix is None:
+        prefix_id = self.prefixes[ip.version].at(x)
+        if prefix_id is None:
             return "ip_not_usable"
-        if prefix.account_id != account_id:
-            mine = self.delegated.get((account_id, ip.version))
-            if mine is None or x not in mine:
-                return "ip_not_usable"
-        if not prefix.approved:
+        piece = self.pieces[prefix_id]
+        if piece.row.account_id != account_id and not piece.delegated_to(account_id, x):
+            return "ip_not_usable"
+        if not piece.row.approved:
             return "prefix_not_approved"
-        if family.bindings.at(x) != service_id:
+        if piece.bindings.at(x) != service_id:
             return "wrong_service"
         return None
 
 
+ClaimKey = tuple[IPAddress, str]  # (edge ip, transport)
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """What `update_table` needs besides the answers, to find what a change touches."""
+
+    members: Mapping[str, tuple[frozenset[str], frozenset[str]]]  # prefix id -> (delegation, binding ids)
+    cdn: Mapping[str, CdnPiece]  # prefix id -> its CDN areas
+    apps_at: Mapping[ClaimKey, frozenset[str]]  # the apps listing (ip, transport)
+    points: Mapping[int, Sequence[int]]  # family -> sorted addresses with apps
+    host_ids: Mapping[str, frozenset[str]]  # hostname -> the ids of the rows naming it
+    host_accounts: Mapping[str, int]  # account -> its hostnames in the table
+    name_refs: Mapping[str, int]  # origin name -> how many apps and hostnames name it
+    udp: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TableDelta:
+    """What `update_table` recomputed: the (edge ip, transport) claims, the prefixes whose CDN areas, and
+    the hostnames. Everything else is as it was."""
+
+    claims: frozenset[ClaimKey] = frozenset()
+    cdn: frozenset[str] = frozenset()
+    hostnames: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class EdgeTable:
-    """The compiled state. `usability` keeps the delegations only of accounts that hold an active custom
-    hostname: Spectrum answers are computed when compiling, hostname answers at lookup."""
+    """The compiled state (`source`): Spectrum answers are computed when compiling, hostname answers at
+    lookup."""
 
     revision: int
-    apps: Mapping[str, AppRow]
-    claims: Mapping[tuple[IPAddress, str], tuple[PortClaim, ...]]  # (edge ip, transport) -> ports, sorted
+    source: EdgeState
+    claims: Mapping[ClaimKey, tuple[PortClaim, ...]]  # (edge ip, transport) -> ports, sorted
     hostnames: Mapping[str, HostEntry]
-    cdn_areas: CdnAreas  # sorted by (version, start), disjoint
-    udp_apps: tuple[str, ...]  # ids of UDP apps: HAProxy does not proxy UDP
+    udp_apps: tuple[str, ...]  # ids of UDP apps, sorted: HAProxy does not proxy UDP
     origin_names: tuple[str, ...]  # the origin names the data plane must resolve, sorted
     usability: Usability
+    _index: _Index
+
+    @property
+    def apps(self) -> Mapping[str, AppRow]:
+        return self.source.apps
+
+    @property
+    def cdn_areas(self) -> CdnAreas:
+        """Where the accounts holding active hostnames may serve CDN, by (version, start)."""
+        rows: dict[int, tuple[Sequence[int], Sequence[int], list[tuple[str, ...]]]] = {}
+        for version, segments in self.usability.prefixes.items():
+            areas = [a for pid in segments.values for a in self._index.cdn.get(pid, ())]
+            rows[version] = (pack(a[0] for a in areas), pack(a[1] for a in areas), [a[2] for a in areas])
+        return CdnAreas(rows)
+
+    def cdn_of(self, prefix_id: str) -> CdnPiece:
+        """The CDN areas inside one prefix."""
+        return self._index.cdn.get(prefix_id, ())
 
     def spectrum(self, ip: IPAddress | str, transport: str, port: int) -> Answer:
         """Who receives a connection to (ip, transport, port)."""
@@ -176,6 +219,10 @@ def _address(ip: IPAddress | str) -> IPAddress:
     return ipaddress.ip_address(ip) if isinstance(ip, str) else ip
 
 
+def _at(version: int, x: int) -> IPAddress:
+    return ipaddress.IPv4Address(x) if version == 4 else ipaddress.IPv6Address(x)
+
+
 @lru_cache(maxsize=4096)
 def _protocol(text: str) -> Protocol:
     return parse_protocol(text)
@@ -188,58 +235,30 @@ def app_origin(app: AppRow) -> str:
     return ",".join(app.origin_direct)
 
 
-def _bounds(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int]:
-    start = int(net.network_address)
-    return start, start | ((1 << (net.max_prefixlen - net.prefixlen)) - 1)  # cheaper than broadcast_address
+def _claim_keys(app: AppRow) -> list[ClaimKey]:
+    transport = _protocol(app.protocol).transport
+    return [(ip, transport) for ip in app.edge_ips]
 
 
-def _families(state: EdgeState) -> dict[int, _Family]:
-    prefixes: dict[int, list[tuple[int, int, PrefixRow]]] = {v: [] for v in _FAMILIES}
-    for p in state.prefixes.values():
-        prefixes[p.cidr.version].append((*_bounds(p.cidr), p))
-    by_prefix: dict[str, list[tuple[str, int, int, str]]] = defaultdict(list)
-    for b in state.bindings.values():
-        parent = state.prefixes.get(b.prefix_id)
-        if parent is not None and parent.cidr.version == b.cidr.version:
-            (ps, pe), (bs, be) = _bounds(parent.cidr), _bounds(b.cidr)
-            if bs > pe or be < ps:
-                continue
-            by_prefix[parent.id].append((b.id, max(ps, bs), min(pe, be), b.service_id))
-    bound: dict[int, list[tuple[int, int, str]]] = {v: [] for v in _FAMILIES}
-    for prefix_id, found in by_prefix.items():
-        version = state.prefixes[prefix_id].cidr.version
-        bound[version].extend(laminar_flatten((s, e, sid) for _, s, e, sid in sorted(found)))
-    return {v: _Family(Segments(prefixes[v]), Segments(bound[v])) for v in _FAMILIES}
+def _app_origin_name(app: AppRow) -> str | None:
+    """The name the data plane resolves for the app (TCP apps with an origin_dns only)."""
+    return app.origin_dns_name if app.origin_dns_name and _protocol(app.protocol).transport == "tcp" else None
 
 
-Received = dict[tuple[str, int], list[tuple[int, int]]]  # (account, family) -> merged intervals
+def _prefix_index(prefixes: Iterable[PrefixRow]) -> dict[int, Segments[str]]:
+    by_family: dict[int, list[tuple[int, int, str]]] = {v: [] for v in _FAMILIES}
+    for p in prefixes:
+        by_family[p.cidr.version].append((*bounds(p.cidr), p.id))
+    return {v: Segments(items) for v, items in by_family.items()}
 
 
-def _delegated(state: EdgeState, accounts: set[str]) -> tuple[Received, Received]:
-    """The union of the delegations each of `accounts` received, each clipped to its prefix; and the
-    same of only those in approved prefixes."""
-    parts: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
-    approved: dict[tuple[str, int], list[tuple[int, int]]] = defaultdict(list)
-    bounds: dict[str, tuple[int, int, int, bool]] = {}
-    for d in state.delegations.values():
-        if d.delegated_account_id not in accounts:
-            continue
-        pb = bounds.get(d.prefix_id)
-        if pb is None:
-            p = state.prefixes.get(d.prefix_id)
-            if p is None:
-                continue
-            pb = bounds[d.prefix_id] = (p.cidr.version, *_bounds(p.cidr), p.approved)
-        version, ps, pe, ok = pb
-        if d.cidr.version != version:
-            continue
-        ds, de = _bounds(d.cidr)
-        if ds <= pe and de >= ps:
-            piece = (max(ps, ds), min(pe, de))
-            parts[(d.delegated_account_id, version)].append(piece)
-            if ok:
-                approved[(d.delegated_account_id, version)].append(piece)
-    return {k: merge(v) for k, v in parts.items()}, {k: merge(v) for k, v in approved.items()}
+def _piece(state: EdgeState, prefix: PrefixRow, members: tuple[frozenset[str], frozenset[str]]) -> PrefixPiece:
+    delegations, bindings = members
+    return build_piece(
+        prefix,
+        (state.delegations[i] for i in sorted(delegations)),
+        (state.bindings[i] for i in sorted(bindings)),
+    )
 
 
 def _app_answer(usability: Usability, state: EdgeState, app: AppRow, ip: IPAddress) -> Answer:
@@ -257,14 +276,14 @@ def _rank(app: AppRow) -> tuple[bool, object, str]:
     return app.status == "active", app.modified_on, app.id
 
 
-def _claims(usability: Usability, state: EdgeState) -> dict[tuple[IPAddress, str], tuple[PortClaim, ...]]:
-    candidates: dict[tuple[IPAddress, str], list[tuple[int, int, AppRow, Answer]]] = defaultdict(list)
-    for app in state.apps.values():
-        protocol = _protocol(app.protocol)
-        for ip in app.edge_ips:
-            answer = _app_answer(usability, state, app, ip)
-            candidates[(ip, protocol.transport)].append((protocol.ports.start, protocol.ports.end, app, answer))
-    return {key: _winners(c) for key, c in candidates.items()}
+def _claims_at(usability: Usability, state: EdgeState, key: ClaimKey, app_ids: Iterable[str]) -> tuple[PortClaim, ...]:
+    ip = key[0]
+    candidates: list[tuple[int, int, AppRow, Answer]] = []
+    for app_id in sorted(app_ids):
+        app = state.apps[app_id]
+        ports = _protocol(app.protocol).ports
+        candidates.append((ports.start, ports.end, app, _app_answer(usability, state, app, ip)))
+    return _winners(candidates)
 
 
 def _winners(candidates: list[tuple[int, int, AppRow, Answer]]) -> tuple[PortClaim, ...]:
@@ -297,50 +316,275 @@ def _winners(candidates: list[tuple[int, int, AppRow, Answer]]) -> tuple[PortCla
     return tuple(out)
 
 
-def _hostnames(state: EdgeState) -> dict[str, HostEntry]:
-    out: dict[str, HostEntry] = {}
-    for h in sorted(state.hostnames.values(), key=lambda h: h.id, reverse=True):  # the least id wins a tie
-        zone = state.zones.get(h.zone_id)
-        fallback = state.fallback_origins.get(h.zone_id)
-        origin = h.custom_origin_server or None
-        origin = origin or (fallback.origin if fallback is not None else None)
-        out[h.hostname] = HostEntry(h, zone is not None and zone.paused, origin)
-    return dict(sorted(out.items()))
+def _host_entry(state: EdgeState, ids: Iterable[str]) -> HostEntry | None:
+    """The entry of one hostname among the rows naming it (the least id wins a tie)."""
+    chosen = min(ids, default=None)
+    if chosen is None:
+        return None
+    h = state.hostnames[chosen]
+    zone = state.zones.get(h.zone_id)
+    fallback = state.fallback_origins.get(h.zone_id)
+    origin = h.custom_origin_server or None
+    origin = origin or (fallback.origin if fallback is not None else None)
+    return HostEntry(h, zone is not None and zone.paused, origin)
+
+
+def _bump(counts: dict[str, int], key: str | None, by: int) -> None:
+    if key is None:
+        return
+    n = counts.get(key, 0) + by
+    if n:
+        counts[key] = n
+    else:
+        counts.pop(key, None)
+
+
+def _names(refs: Mapping[str, int]) -> tuple[str, ...]:
+    return tuple(sorted(n for n in refs if not _is_literal(n)))
 
 
 def compile_table(state: EdgeState) -> EdgeTable:
     """The lookup table of `state`: pure and deterministic (the same state gives an equal table)."""
-    hosts = _hostnames(state)
-    host_accounts = {e.host.account_id for e in hosts.values()}
-    app_accounts = {a.account_id for a in state.apps.values() if a.status == "active" and a.edge_ips}
-    families = _families(state)
-    received, received_approved = _delegated(state, host_accounts | app_accounts)
-    delegated = {k: Cover(v) for k, v in received.items()}
-    claims = _claims(Usability(families, delegated), state)
-    usability = Usability(
-        MappingProxyType(families),
-        MappingProxyType({k: v for k, v in delegated.items() if k[0] in host_accounts}),
+    delegations: dict[str, set[str]] = defaultdict(set)
+    bindings: dict[str, set[str]] = defaultdict(set)
+    for d in state.delegations.values():
+        delegations[d.prefix_id].add(d.id)
+    for b in state.bindings.values():
+        bindings[b.prefix_id].add(b.id)
+    members = {
+        pid: (frozenset(delegations.get(pid, ())), frozenset(bindings.get(pid, ())))
+        for pid in sorted(delegations.keys() | bindings.keys())
+    }
+    pieces = {p.id: _piece(state, p, members.get(p.id, _NO_MEMBERS)) for p in state.prefixes.values()}
+    usability = Usability(MappingProxyType(_prefix_index(state.prefixes.values())), MappingProxyType(pieces))
+
+    host_rows: dict[str, set[str]] = defaultdict(set)
+    for h in state.hostnames.values():
+        host_rows[h.hostname].add(h.id)
+    host_ids = {name: frozenset(ids) for name, ids in host_rows.items()}
+    hostnames: dict[str, HostEntry] = {}
+    host_accounts: dict[str, int] = {}
+    name_refs: dict[str, int] = {}
+    for name in sorted(host_ids):
+        entry = _host_entry(state, host_ids[name])
+        if entry is not None:
+            hostnames[name] = entry
+            _bump(host_accounts, entry.host.account_id, 1)
+            _bump(name_refs, entry.origin, 1)
+    cdn = {pid: c for pid, piece in pieces.items() if (c := cdn_of_piece(piece, host_accounts.keys()))}
+
+    apps_at: dict[ClaimKey, set[str]] = defaultdict(set)
+    for app in state.apps.values():
+        for key in _claim_keys(app):
+            apps_at[key].add(app.id)
+        _bump(name_refs, _app_origin_name(app), 1)
+    claims = {key: _claims_at(usability, state, key, ids) for key, ids in sorted(apps_at.items(), key=_claim_order)}
+    points = {v: sorted({int(ip) for ip, _ in apps_at if ip.version == v}) for v in _FAMILIES}
+    udp = frozenset(a.id for a in state.apps.values() if _protocol(a.protocol).transport == "udp")
+    index = _Index(
+        members=members,
+        cdn=cdn,
+        apps_at={key: frozenset(ids) for key, ids in apps_at.items()},
+        points=points,
+        host_ids=host_ids,
+        host_accounts=host_accounts,
+        name_refs=name_refs,
+        udp=udp,
     )
-    areas = cdn_areas(
-        {v: f.prefixes for v, f in families.items()},
-        {v: f.bindings for v, f in families.items()},
-        received_approved,
-        host_accounts,
-    )
-    apps = dict(sorted(state.apps.items()))
-    udp = tuple(a.id for a in apps.values() if _protocol(a.protocol).transport == "udp")
-    names = {a.origin_dns_name for a in apps.values() if a.origin_dns_name and _protocol(a.protocol).transport == "tcp"}
-    names |= {e.origin for e in hosts.values() if e.origin}
     return EdgeTable(
         revision=state.revision,
-        apps=MappingProxyType(apps),
-        claims=MappingProxyType(dict(sorted(claims.items(), key=lambda kv: (kv[0][0].version, kv[0][0], kv[0][1])))),
-        hostnames=MappingProxyType(hosts),
-        cdn_areas=areas,
-        udp_apps=udp,
-        origin_names=tuple(sorted(n for n in names if not _is_literal(n))),
+        source=state,
+        claims=MappingProxyType(claims),
+        hostnames=MappingProxyType(hostnames),
+        udp_apps=tuple(sorted(udp)),
+        origin_names=_names(name_refs),
         usability=usability,
+        _index=index,
     )
+
+
+_NO_MEMBERS: Final[tuple[frozenset[str], frozenset[str]]] = (frozenset(), frozenset())
+
+
+def _claim_order(item: tuple[ClaimKey, object]) -> tuple[int, IPAddress, str]:
+    (ip, transport), _ = item
+    return ip.version, ip, transport
+
+
+def update_table(table: EdgeTable, state: EdgeState, touched: Mapping[str, Set[str]]) -> tuple[EdgeTable, TableDelta]:
+    """The table of `state`, made from `table` (compiled from an earlier state) by recomputing only what
+    the `touched` rows (kind -> ids, as `apply_changes_touched` reports them) can change: the prefixes
+    they are in, the (edge ip, transport) claims of their apps and of those prefixes' addresses, and
+    their hostnames. Equal, in every answer, to `compile_table(state)`."""
+    old, ix = table.source, table._index
+    zones = set(touched.get("zone", ())) | set(touched.get("fallback_origin", ()))
+
+    # -- prefixes: membership, the address index, the pieces ----------------------------------------
+    members = dict(ix.members)
+    dirty = set(touched.get("prefix", ()))
+    for kind, slot in (("delegation", 0), ("binding", 1)):
+        before_rows, after_rows = old.table(kind), state.table(kind)
+        for row_id in touched.get(kind, ()):
+            before, after = before_rows.get(row_id), after_rows.get(row_id)
+            for row, present in ((before, False), (after, True)):
+                if row is None:
+                    continue
+                pid = row.prefix_id  # type: ignore[union-attr]
+                dirty.add(pid)
+                sets = list(members.get(pid, _NO_MEMBERS))
+                sets[slot] = sets[slot] | {row_id} if present else sets[slot] - {row_id}
+                if sets[0] or sets[1]:
+                    members[pid] = (sets[0], sets[1])
+                else:
+                    members.pop(pid, None)
+    prefixes_changed = any(old.prefixes.get(pid) != state.prefixes.get(pid) for pid in touched.get("prefix", ()))
+    prefix_index = _prefix_index(state.prefixes.values()) if prefixes_changed else table.usability.prefixes
+    pieces = dict(table.usability.pieces)
+    ranges: list[tuple[int, int, int]] = []  # (version, start, end) whose addresses' answers may change
+    for pid in dirty:
+        gone = pieces.pop(pid, None)
+        if gone is not None:
+            ranges.append((gone.row.cidr.version, gone.start, gone.end))
+        row = state.prefixes.get(pid)
+        if row is not None:
+            piece = pieces[pid] = _piece(state, row, members.get(pid, _NO_MEMBERS))
+            ranges.append((row.cidr.version, piece.start, piece.end))
+    usability = Usability(MappingProxyType(prefix_index), MappingProxyType(pieces))
+
+    # -- hostnames -------------------------------------------------------------------------------------
+    host_ids = dict(ix.host_ids)
+    names: set[str] = set()
+    for row_id in touched.get("hostname", ()):
+        for row, present in ((old.hostnames.get(row_id), False), (state.hostnames.get(row_id), True)):
+            if row is None:
+                continue
+            names.add(row.hostname)
+            ids = host_ids.get(row.hostname, frozenset())
+            ids = ids | {row_id} if present else ids - {row_id}
+            if ids:
+                host_ids[row.hostname] = ids
+            else:
+                host_ids.pop(row.hostname, None)
+    if zones:  # a zone's pause or fallback origin changes only the entries its rows won
+        names.update(name for name, e in table.hostnames.items() if e.host.zone_id in zones)
+    hostnames = dict(table.hostnames)
+    host_accounts = dict(ix.host_accounts)
+    name_refs = dict(ix.name_refs)
+    for name in names:
+        before_entry = hostnames.pop(name, None)
+        after_entry = _host_entry(state, host_ids.get(name, ()))
+        if before_entry is not None:
+            _bump(host_accounts, before_entry.host.account_id, -1)
+            _bump(name_refs, before_entry.origin, -1)
+        if after_entry is not None:
+            hostnames[name] = after_entry
+            _bump(host_accounts, after_entry.host.account_id, 1)
+            _bump(name_refs, after_entry.origin, 1)
+    if names:
+        hostnames = dict(sorted(hostnames.items()))
+
+    # -- CDN areas: the dirty prefixes, and those of accounts that gained or lost their last hostname ----
+    flipped = {a for a in host_accounts.keys() ^ ix.host_accounts.keys()}
+    cdn_dirty = set(dirty)
+    if flipped:
+        cdn_dirty.update(
+            pid for pid, p in pieces.items() if p.row.account_id in flipped or not flipped.isdisjoint(p.accounts)
+        )
+    cdn = dict(ix.cdn)
+    for pid in cdn_dirty:
+        cdn.pop(pid, None)
+        current = pieces.get(pid)
+        if current is not None and (areas := cdn_of_piece(current, host_accounts.keys())):
+            cdn[pid] = areas
+
+    # -- claims: the touched apps' addresses, the dirty prefixes' addresses, the touched zones' apps ------
+    apps_at = dict(ix.apps_at)
+    keys: set[ClaimKey] = set()
+    udp = set(ix.udp)
+    app_ids = set(touched.get("app", ()))
+    if zones:
+        app_ids.update(a.id for a in state.apps.values() if a.zone_id in zones)
+    for app_id in touched.get("app", ()):
+        for app, present in ((old.apps.get(app_id), False), (state.apps.get(app_id), True)):
+            if app is None:
+                continue
+            _bump(name_refs, _app_origin_name(app), 1 if present else -1)
+            for key in _claim_keys(app):
+                keys.add(key)
+                ids = apps_at.get(key, frozenset())
+                ids = ids | {app_id} if present else ids - {app_id}
+                if ids:
+                    apps_at[key] = ids
+                else:
+                    apps_at.pop(key, None)
+        udp.discard(app_id)
+        now = state.apps.get(app_id)
+        if now is not None and _protocol(now.protocol).transport == "udp":
+            udp.add(app_id)
+    for app_id in app_ids:
+        app = state.apps.get(app_id)
+        if app is not None:
+            keys.update(_claim_keys(app))
+    points = {v: _moved_points(ix.points[v], v, keys, apps_at) for v in _FAMILIES}
+    for version, start, end in ranges:
+        line = points[version]
+        for x in line[bisect_left(line, start) : bisect_right(line, end)]:
+            ip = _at(version, x)
+            keys.update(k for k in ((ip, "tcp"), (ip, "udp")) if k in apps_at)
+    claims = dict(table.claims)
+    added = False
+    for key in keys:
+        holders = apps_at.get(key)
+        if holders:
+            added |= key not in claims
+            claims[key] = _claims_at(usability, state, key, holders)
+        else:
+            claims.pop(key, None)
+    if added:
+        claims = dict(sorted(claims.items(), key=_claim_order))
+
+    index = _Index(
+        members=members,
+        cdn=cdn,
+        apps_at=apps_at,
+        points=points,
+        host_ids=host_ids,
+        host_accounts=host_accounts,
+        name_refs=name_refs,
+        udp=frozenset(udp),
+    )
+    new = EdgeTable(
+        revision=state.revision,
+        source=state,
+        claims=MappingProxyType(claims),
+        hostnames=MappingProxyType(hostnames),
+        udp_apps=table.udp_apps if udp == ix.udp else tuple(sorted(udp)),
+        origin_names=table.origin_names if name_refs.keys() == ix.name_refs.keys() else _names(name_refs),
+        usability=usability,
+        _index=index,
+    )
+    return new, TableDelta(frozenset(keys), frozenset(cdn_dirty), frozenset(names))
+
+
+def _moved_points(
+    line: Sequence[int], version: int, keys: Set[ClaimKey], apps_at: Mapping[ClaimKey, object]
+) -> Sequence[int]:
+    """The sorted addresses with apps, after the apps at `keys` changed."""
+    now = {int(ip) for ip, _ in keys if ip.version == version}
+    if not now:
+        return line
+    have = {x for x in now if (_at(version, x), "tcp") in apps_at or (_at(version, x), "udp") in apps_at}
+    if len(now) > 64:
+        return sorted((set(line) - now) | have)
+    out = list(line)
+    for x in now:
+        i = bisect_left(out, x)
+        present = i < len(out) and out[i] == x
+        if x in have and not present:
+            out.insert(i, x)
+        elif x not in have and present:
+            del out[i]
+    return out
 
 
 def _is_literal(name: str) -> bool:
