@@ -27,14 +27,19 @@ maps. Given the maps of the previous table, `render_maps` keeps the numbers of e
 sets that remain and gives new ones numbers the previous maps did not use, so a change touches only
 the entries it changes, and no number means one thing in the old maps and another in the new
 (which `diff_maps` relies on to order updates safely).
+
+`update_maps` brings the maps forward over one `update_table` step: it renders only the edge IPs,
+prefixes and hostnames the step recomputed, and says which entries changed, so neither rendering nor
+programming HAProxy walks the maps a change does not touch. Its slot and block numbers are fresh ones
+(`RenderBook.next_slot`, `next_block`), never a number the maps held before.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Final
 
@@ -42,7 +47,7 @@ from ..domain.net import IPAddress
 from ..domain.spectrum import parse_protocol
 from .intervals import cidr_cover
 from .state import AppRow
-from .table import Answer, EdgeTable
+from .table import Answer, EdgeTable, HostEntry, PortClaim, TableDelta
 
 __all__ = [
     "CDN_GRANT",
@@ -53,11 +58,15 @@ __all__ = [
     "SLOT_SIZE",
     "SPECTRUM_IP",
     "SPECTRUM_PORT",
+    "MapChanges",
     "MapSet",
+    "RenderBook",
+    "adds_only",
     "only_adds",
     "render_maps",
     "sort_key",
     "spectrum_target",
+    "update_maps",
 ]
 
 SPECTRUM_IP: Final = "spectrum_ip.map"
@@ -72,6 +81,18 @@ _ATTR: Final = dict(zip(MAP_NAMES, ("spectrum_ip", "spectrum_port", "cdn_ip", "c
 
 
 @dataclass(frozen=True, slots=True)
+class RenderBook:
+    """What `update_maps` needs besides the entries: the CDN keys each prefix wrote, the block of each
+    account set and how many keys use it, and the next unused slot and block numbers."""
+
+    cdn_keys: Mapping[str, tuple[str, ...]]
+    blocks: Mapping[str, int]  # "acct1,acct2" -> block
+    block_use: Mapping[int, int]
+    next_slot: int
+    next_block: int
+
+
+@dataclass(frozen=True, slots=True)
 class MapSet:
     """The entries (key -> value) of each map, and the UDP apps left out of them."""
 
@@ -81,6 +102,7 @@ class MapSet:
     cdn_grant: Mapping[str, str]
     hostname: Mapping[str, str]
     udp_apps: tuple[str, ...] = ()
+    book: RenderBook | None = field(default=None, compare=False)  # how they were numbered, for `update_maps`
 
     @classmethod
     def of(cls, maps: Mapping[str, Mapping[str, str]], udp_apps: tuple[str, ...] = ()) -> MapSet:
@@ -175,6 +197,18 @@ def _text(address: IPAddress | None) -> str:
     return NO_ADDRESS if address is None else str(address)
 
 
+def _port_entries(
+    slot: int, claims: Iterable[PortClaim], apps: Mapping[str, AppRow], resolved: Mapping[str, IPAddress | None]
+) -> Iterator[tuple[str, str]]:
+    for claim in claims:
+        app = apps[claim.app_id]
+        origin, offset = spectrum_target(app, resolved)
+        pp = app.proxy_protocol if app.proxy_protocol in ("v1", "v2") else "off"
+        lo, hi = slot * SLOT_SIZE + claim.start, slot * SLOT_SIZE + claim.end
+        key = str(lo) if lo == hi else f"{lo}:{hi}"
+        yield key, f"{app.id}|{_outcome(claim.answer, origin)}|{_text(origin)}|{offset}|{pp}"
+
+
 def _spectrum(
     table: EdgeTable, resolved: Mapping[str, IPAddress | None], previous: MapSet | None
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -186,50 +220,63 @@ def _spectrum(
     for ip in ips:
         slot = slots[str(ip)]
         by_ip[str(ip)] = str(slot)
-        for claim in table.claims[(ip, "tcp")]:
-            app = table.apps[claim.app_id]
-            origin, offset = spectrum_target(app, resolved)
-            pp = app.proxy_protocol if app.proxy_protocol in ("v1", "v2") else "off"
-            lo, hi = slot * SLOT_SIZE + claim.start, slot * SLOT_SIZE + claim.end
-            key = str(lo) if lo == hi else f"{lo}:{hi}"
-            ports[key] = f"{app.id}|{_outcome(claim.answer, origin)}|{_text(origin)}|{offset}|{pp}"
+        ports.update(_port_entries(slot, table.claims[(ip, "tcp")], table.apps, resolved))
     return by_ip, ports
 
 
-def _blocks(table: EdgeTable, previous: MapSet | None) -> tuple[dict[str, str], dict[str, str]]:
-    areas = list(table.cdn_areas)
-    sets = [",".join(area.account_ids) for area in areas]
+def _cidr_keys(version: int, start: int, end: int) -> Iterator[str]:
+    network = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    for first, length in cidr_cover(start, end, 32 if version == 4 else 128):
+        yield f"{network(first)}/{length}"
+
+
+def _blocks(table: EdgeTable, previous: MapSet | None) -> tuple[dict[str, str], dict[str, str], RenderBook]:
+    per_prefix = [(prefix_id, list(_areas(table, prefix_id))) for prefix_id in table.prefix_ids()]
     kept: dict[str, int] = {}
-    if previous is not None:
+    if previous is not None and previous.book is not None:
+        kept = dict(previous.book.blocks)
+    elif previous is not None:
         members: dict[int, list[str]] = defaultdict(list)
         for key in previous.cdn_grant:
             number, _, account = key.partition("|")
             members[int(number)].append(account)
         kept = {",".join(sorted(accounts)): n for n, accounts in members.items()}
-    used = set(kept.values())
-    numbers = _numbers(dict.fromkeys(sets), kept, used)
+    sets = dict.fromkeys(",".join(ids) for _, areas in per_prefix for _, _, _, ids in areas)
+    numbers = _numbers(sets, kept, set(kept.values()) | _used_blocks(previous))
     cidrs: dict[str, str] = {}
     grants: dict[str, str] = {}
-    for area, accounts in zip(areas, sets, strict=True):
-        block = numbers[accounts]
-        network = ipaddress.IPv4Address if area.version == 4 else ipaddress.IPv6Address
-        bits = 32 if area.version == 4 else 128
-        for start, length in cidr_cover(area.start, area.end, bits):
-            cidrs[f"{network(start)}/{length}"] = str(block)
-        for account in area.account_ids:
-            grants[f"{block}|{account}"] = "1"
-    return cidrs, grants
+    cdn_keys: dict[str, tuple[str, ...]] = {}
+    use: dict[int, int] = defaultdict(int)
+    for prefix_id, areas in per_prefix:
+        keys: list[str] = []
+        for version, start, end, ids in areas:
+            block = numbers[",".join(ids)]
+            for key in _cidr_keys(version, start, end):
+                cidrs[key] = str(block)
+                keys.append(key)
+                use[block] += 1
+            for account in ids:
+                grants[f"{block}|{account}"] = "1"
+        cdn_keys[prefix_id] = tuple(keys)
+    blocks = {text: n for text, n in numbers.items() if n in use}
+    book = RenderBook(cdn_keys, blocks, dict(use), 0, max((*numbers.values(), *kept.values(), 0)) + 1)
+    return cidrs, grants, book
+
+
+def _used_blocks(previous: MapSet | None) -> set[int]:
+    return {int(v) for v in previous.cdn_ip.values()} if previous is not None else set()
+
+
+def _hostname_value(entry: HostEntry, resolved: Mapping[str, IPAddress | None]) -> str:
+    origin = _address(entry.origin, resolved)
+    outcome = "served" if origin is not None else "origin_unresolved"
+    if entry.zone_paused:
+        outcome = "zone_paused"
+    return f"{entry.host.id}|{entry.host.account_id}|{outcome}|{_text(origin)}"
 
 
 def _hostnames(table: EdgeTable, resolved: Mapping[str, IPAddress | None]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, entry in table.hostnames.items():
-        origin = _address(entry.origin, resolved)
-        outcome = "served" if origin is not None else "origin_unresolved"
-        if entry.zone_paused:
-            outcome = "zone_paused"
-        out[name] = f"{entry.host.id}|{entry.host.account_id}|{outcome}|{_text(origin)}"
-    return out
+    return {name: _hostname_value(entry, resolved) for name, entry in table.hostnames.items()}
 
 
 def render_maps(
@@ -243,7 +290,12 @@ def render_maps(
         previous: the maps the data plane holds now, whose slot and block numbers to keep.
     """
     by_ip, ports = _spectrum(table, resolved, previous)
-    cidrs, grants = _blocks(table, previous)
+    cidrs, grants, book = _blocks(table, previous)
+    old_slots = previous.spectrum_ip.values() if previous is not None else ()
+    next_slot = max((*(int(v) for v in by_ip.values()), *(int(v) for v in old_slots), 0)) + 1
+    if previous is not None and previous.book is not None:
+        next_slot = max(next_slot, previous.book.next_slot)
+        book = replace(book, next_block=max(book.next_block, previous.book.next_block))
     maps = {
         SPECTRUM_IP: by_ip,
         SPECTRUM_PORT: ports,
@@ -251,7 +303,140 @@ def render_maps(
         CDN_GRANT: grants,
         HOSTNAME: _hostnames(table, resolved),
     }
-    return MapSet.of(maps, table.udp_apps)
+    return _mapset(maps, table.udp_apps, replace(book, next_slot=next_slot))
+
+
+def _mapset(maps: Mapping[str, dict[str, str]], udp_apps: tuple[str, ...], book: RenderBook) -> MapSet:
+    e = [MappingProxyType(maps[name]) for name in MAP_NAMES]
+    return MapSet(e[0], e[1], e[2], e[3], e[4], udp_apps, book)
+
+
+MapChanges = dict[str, dict[str, str | None]]  # map -> key -> its new value, or None: deleted
+
+
+def update_maps(
+    previous: MapSet,
+    old: EdgeTable,
+    new: EdgeTable,
+    delta: TableDelta,
+    *,
+    resolved: Mapping[str, IPAddress | None],
+) -> tuple[MapSet, MapChanges]:
+    """The maps of `new`, made from `previous` (the maps of `old`, which `update_table` turned into `new`
+    with `delta`) by rendering only what `delta` names; and the entries that differ. Routes as
+    `render_maps(new, ...)` does. New slot and block numbers are ones `previous` never used, so no
+    number means one thing before and another after; numbers freed are not used again until a full
+    render.
+
+    `previous` without its `book` (not made by this module) is rendered whole instead.
+    """
+    book = previous.book
+    if book is None:
+        full = render_maps(new, resolved=resolved, previous=previous)
+        return full, _differences(previous, full)
+    wanted: dict[str, dict[str, str | None]] = {name: {} for name in MAP_NAMES}
+    next_slot = book.next_slot
+    port_changes, ip_changes = wanted[SPECTRUM_PORT], wanted[SPECTRUM_IP]
+    for ip, transport in sorted(delta.claims, key=lambda k: (k[0].version, k[0], k[1])):
+        if transport != "tcp":
+            continue
+        text = str(ip)
+        slot_text = previous.spectrum_ip.get(text)
+        if slot_text is not None:
+            for key, _ in _port_entries(int(slot_text), old.claims.get((ip, "tcp"), ()), old.apps, resolved):
+                port_changes[key] = None
+        claims = new.claims.get((ip, "tcp"), ())
+        if not claims:
+            if slot_text is not None:
+                ip_changes[text] = None
+            continue
+        if slot_text is None:
+            slot_text = ip_changes[text] = str(next_slot)
+            next_slot += 1
+        port_changes.update(_port_entries(int(slot_text), claims, new.apps, resolved))
+
+    cdn_keys, blocks, use = dict(book.cdn_keys), dict(book.blocks), dict(book.block_use)
+    next_block = book.next_block
+    cidr_changes, grant_changes = wanted[CDN_IP], wanted[CDN_GRANT]
+    lessened: set[int] = set()
+    for prefix_id in sorted(delta.cdn):
+        for key in cdn_keys.pop(prefix_id, ()):
+            cidr_changes[key] = None
+            was = int(previous.cdn_ip[key])
+            use[was] -= 1
+            lessened.add(was)
+        keys: list[str] = []
+        for version, start, end, ids in _areas(new, prefix_id):
+            text = ",".join(ids)
+            known = blocks.get(text)
+            if known is None:
+                block = blocks[text] = next_block
+                next_block += 1
+                use[block] = 0
+                grant_changes.update((f"{block}|{account}", "1") for account in ids)
+            else:
+                block = known
+            for key in _cidr_keys(version, start, end):
+                cidr_changes[key] = str(block)
+                keys.append(key)
+                use[block] += 1
+        if keys:
+            cdn_keys[prefix_id] = tuple(keys)
+    unused = {block for block in lessened if use.get(block, 0) <= 0}
+    if unused:
+        for text, block in [(t, b) for t, b in blocks.items() if b in unused]:
+            del blocks[text]
+            use.pop(block, None)
+            grant_changes.update((f"{block}|{account}", None) for account in text.split(","))
+
+    host_changes = wanted[HOSTNAME]
+    for name in delta.hostnames:
+        entry = new.hostnames.get(name)
+        host_changes[name] = _hostname_value(entry, resolved) if entry is not None else None
+
+    changes: MapChanges = {}
+    maps: dict[str, dict[str, str]] = {}
+    for name in MAP_NAMES:
+        before = previous.entries(name)
+        real = {k: v for k, v in wanted[name].items() if before.get(k) != v}
+        if real:
+            changes[name] = real
+            entries = dict(before)
+            for k, v in real.items():
+                if v is None:
+                    del entries[k]
+                else:
+                    entries[k] = v
+            maps[name] = entries
+        else:
+            maps[name] = before  # type: ignore[assignment]
+    new_book = RenderBook(cdn_keys, blocks, use, next_slot, next_block)
+    return _mapset(maps, new.udp_apps, new_book), changes
+
+
+def _areas(table: EdgeTable, prefix_id: str) -> Iterator[tuple[int, int, int, tuple[str, ...]]]:
+    piece = table.usability.pieces.get(prefix_id)
+    if piece is None:
+        return
+    version = piece.row.cidr.version
+    for start, end, ids in table.cdn_of(prefix_id):
+        yield version, start, end, ids
+
+
+def _differences(old: MapSet, new: MapSet) -> MapChanges:
+    out: MapChanges = {}
+    for name in MAP_NAMES:
+        before, after = old.entries(name), new.entries(name)
+        diff: dict[str, str | None] = {k: None for k in before.keys() - after.keys()}
+        diff.update((k, v) for k, v in after.items() if before.get(k) != v)
+        if diff:
+            out[name] = diff
+    return out
+
+
+def adds_only(previous: MapSet, changes: MapChanges) -> bool:
+    """`only_adds` from `update_maps`'s changes: whether every changed key is new."""
+    return all(key not in previous.entries(name) for name, entries in changes.items() for key in entries)
 
 
 def only_adds(old: MapSet, new: MapSet) -> bool:

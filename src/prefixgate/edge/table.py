@@ -29,7 +29,7 @@ import heapq
 import ipaddress
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -179,6 +179,11 @@ class EdgeTable:
             areas = [a for pid in segments.values for a in self._index.cdn.get(pid, ())]
             rows[version] = (pack(a[0] for a in areas), pack(a[1] for a in areas), [a[2] for a in areas])
         return CdnAreas(rows)
+
+    def prefix_ids(self) -> Iterator[str]:
+        """The prefixes, by (version, first address)."""
+        for version in sorted(self.usability.prefixes):
+            yield from self.usability.prefixes[version].values
 
     def cdn_of(self, prefix_id: str) -> CdnPiece:
         """The CDN areas inside one prefix."""
