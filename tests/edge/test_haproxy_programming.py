@@ -130,3 +130,42 @@ def test_a_hundred_thousand_entries_load_in_batches(edge: Edge) -> None:
     with edge.connect(("1.2.3.200", 80)) as s:
         assert http_get(s, "h99990.example.org")[0] == 421
         assert http_get(s, "h99999.example.org")[0] == 200
+
+
+def test_a_diff_limited_to_named_keys_sends_only_those_and_swaps_long_runs_correctly(
+    edge: Edge, echo_origin: EchoOrigin
+) -> None:
+    """`apply_diff(..., keys)` (what the agent passes after `update_maps`): the named keys are planned, a
+    run of over 50 dels on one map becomes a swap that keeps what earlier steps did, and keys not named
+    are left as HAProxy holds them."""
+    many = {f"10.0.{i // 250}.{i % 250 + 1}": str(100 + i) for i in range(120)}
+    grown = dict(edge.maps)
+    grown["spectrum_ip.map"] = {**edge.maps["spectrum_ip.map"], **many}
+    edge.apply(grown)
+    new = {k: dict(v) for k, v in grown.items()}
+    for key in many:
+        del new["spectrum_ip.map"][key]  # a run of 120 dels: sent as one swap
+    new["spectrum_ip.map"]["1.2.3.5"] = "3"
+    new["spectrum_port.map"][str(3 * 65536 + 22)] = f"app-c|served|127.0.0.1|{echo_origin.port - 22}|off"
+    keys = {"spectrum_ip.map": [*many, "1.2.3.5"], "spectrum_port.map": [str(3 * 65536 + 22)]}
+    steps = edge.programmer.apply_diff(edge.maps, new, keys)
+    assert steps == 122
+    edge.maps = new
+    assert edge.programmer.live_maps() == {name: new.get(name, {}) for name in MAP_NAMES}
+    assert served(edge, "1.2.3.5") and served(edge, "1.2.3.4")
+    # One del, then a run of 60 sets on the same map: the swap for the sets must keep the del.
+    names = {f"n{i}.example.net": f"h{i}|acct-b|served|127.0.0.1" for i in range(60)}
+    with_names = {k: dict(v) for k, v in new.items()}
+    with_names["hostname.map"] |= names
+    edge.apply(with_names)
+    renamed = {k: dict(v) for k, v in with_names.items()}
+    del renamed["hostname.map"][SHOP]
+    renamed["hostname.map"] |= {name: value.replace("served", "zone_paused") for name, value in names.items()}
+    assert edge.programmer.apply_diff(with_names, renamed, {"hostname.map": [SHOP, *names]}) == 61
+    edge.maps = new = renamed
+    assert edge.programmer.live_maps() == {name: new.get(name, {}) for name in MAP_NAMES}
+    # A key left out of `keys` is not looked at, even if it differs: the caller vouches for the rest.
+    stale = {k: dict(v) for k, v in new.items()}
+    stale["spectrum_ip.map"]["1.2.3.9"] = "9"
+    assert edge.programmer.apply_diff(new, stale, {"spectrum_ip.map": ["1.2.3.5"]}) == 0
+    assert "1.2.3.9" not in edge.programmer.live_maps()["spectrum_ip.map"]

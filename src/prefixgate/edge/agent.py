@@ -13,18 +13,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..domain.net import IPAddress
 from .feed_client import FeedClient, FeedGone, FeedUnavailable
 from .metrics import EdgeStatus
+from .render import MapChanges, adds_only, only_adds, render_maps, update_maps
 from .render import MapSet as RenderedMaps
-from .render import only_adds, render_maps
-from .state import CorruptSnapshot, EdgeState, apply_changes
+from .state import CorruptSnapshot, EdgeState, Touched, apply_changes_touched
 from .store import StateStore
-from .table import EdgeTable, Tracked, compile_table, stale_connections
+from .table import EdgeTable, TableDelta, Tracked, compile_table, stale_connections, update_table
 
 __all__ = ["AgentOptions", "DataPlane", "EdgeAgent"]
 
@@ -46,7 +46,7 @@ class DataPlane(Protocol):
 
     def load(self, maps: MapSet) -> None: ...
 
-    def program(self, old: MapSet, new: MapSet) -> None: ...
+    def program(self, old: MapSet, new: MapSet, keys: Mapping[str, Collection[str]] | None = None) -> None: ...
 
     def close_unserved(self, still_served: Callable[[Tracked], bool]) -> int: ...
 
@@ -181,7 +181,8 @@ class EdgeAgent:
                     batch = self._feed.changes(self._state.revision, self._options.poll_timeout_s)
                     self._set(control_plane_up=True, control_plane_revision=max(batch.revision, self._state.revision))
                     if batch.changes:
-                        self._install(apply_changes(self._state, batch.revision, batch.changes), snapshot=False)
+                        state, touched = apply_changes_touched(self._state, batch.revision, batch.changes)
+                        self._install(state, snapshot=False, touched=touched)
                     elif batch.revision != self._state.revision:
                         need_snapshot = True  # the head moved without changes: only a reload is safe
                 delay = self._options.retry_min_s
@@ -208,13 +209,26 @@ class EdgeAgent:
         resolved, _ = self._names.resolve(table.origin_names)
         return render_maps(table, resolved=resolved, previous=self._rendered)
 
-    def _install(self, state: EdgeState, *, snapshot: bool) -> None:
-        table = compile_table(state)
+    def _install(self, state: EdgeState, *, snapshot: bool, touched: Touched | None = None) -> None:
+        """Serve `state`. With `touched` (what a batch of changes touched in the state served now), only
+        that is compiled, rendered and programmed again; else (a snapshot) everything is."""
+        base = self._table
+        delta: TableDelta | None = None
+        if touched is None:
+            table = compile_table(state)
+        else:
+            table, delta = update_table(base, state, touched)
         with self._lock:
             previous = self._rendered
-            rendered = self._render(table)
+            changes: MapChanges | None = None
+            if delta is None or previous is None:
+                rendered = self._render(table)
+            else:
+                resolved, _ = self._names.resolve(table.origin_names)
+                rendered, changes = update_maps(previous, base, table, delta, resolved=resolved)
             maps = rendered.as_dict()
-            self._plane.program(self._maps, maps)
+            keys = None if changes is None else {name: entries.keys() for name, entries in changes.items()}
+            self._plane.program(self._maps, maps, keys)
             self._state, self._table, self._rendered, self._maps = state, table, rendered, maps
             s = self._status
             self._status = replace(
@@ -228,7 +242,13 @@ class EdgeAgent:
                 not_served_apps=tuple((app_id, "udp_not_proxied") for app_id in table.udp_apps),
             )
         closed = 0
-        if previous is None or not only_adds(previous, rendered):  # else nothing can have lost its object
+        if previous is None:
+            lost = True
+        elif changes is not None:
+            lost = not adds_only(previous, changes)
+        else:
+            lost = not only_adds(previous, rendered)
+        if lost:  # else nothing can have lost its object
             closed = self._plane.close_unserved(lambda t: not stale_connections(table, (t,)))
         if closed:
             self._set(connections_closed=self._status.connections_closed + closed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from .haproxy_config import HAPROXY_BIN, HaproxySettings
 from .haproxy_maps import MapSet
@@ -66,14 +66,14 @@ class HaproxyDataPlane:
         if self._programmer is not None:
             self._programmer.apply_full(maps)
 
-    def program(self, old: MapSet, new: MapSet) -> None:
-        """Change the maps from `old` to `new`; if HAProxy's maps turn out not to be `old` (it was just
-        restarted, say), swap them whole instead."""
+    def program(self, old: MapSet, new: MapSet, keys: Mapping[str, Collection[str]] | None = None) -> None:
+        """Change the maps from `old` to `new` (only the `keys` that may differ, when given); if HAProxy's
+        maps turn out not to be `old` (it was just restarted, say), swap them whole instead."""
         self._current = new
         if self._programmer is None:
             return
         try:
-            self._programmer.apply_diff(old, new)
+            self._programmer.apply_diff(old, new, keys)
         except RuntimeApiError as e:
             _log.warning("haproxy.diff_refused", extra={"error": str(e)})
             self._programmer.apply_full(new)

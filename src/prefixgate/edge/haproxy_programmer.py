@@ -12,7 +12,8 @@ reads the outcome counters. Everything goes through the runtime API; nothing rel
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from .haproxy_config import CONNS_TABLE, FRONTEND, OUTCOMES_TABLE, HaproxySettings
@@ -91,34 +92,39 @@ class MapProgrammer:
             if dict(current.get(name, {})) != dict(new.get(name, {})):
                 self.runtime.replace_map(self.settings.map_path(name), new.get(name, {}))
 
-    def apply_diff(self, old: MapSet, new: MapSet) -> int:
+    def apply_diff(self, old: MapSet, new: MapSet, keys: Mapping[str, Collection[str]] | None = None) -> int:
         """Change HAProxy's maps from `old` (what they hold) to `new` entry by entry. Returns the steps planned.
 
         HAProxy 2.6 finds the entry of a `del map` or `set map` by walking the whole map, so a long run
         of them is sent as one atomic swap of that map to the same result instead.
 
+        Args:
+            keys: per map, the only keys that may differ (what `render.update_maps` reports), so the
+                plan does not walk the entries a change leaves alone; None: compare everything.
+
         Raises:
             RuntimeApiError: HAProxy refused a step (e.g. its maps were not `old`); call `apply_full`.
             ValueError: an entry HAProxy would misread (nothing is sent then).
         """
-        steps = plan_changes(old, new)
-        state = {name: dict(old.get(name, {})) for name in MAP_NAMES}
+        steps = plan_changes(old, new) if keys is None else plan_changes(_only(old, keys), _only(new, keys))
+        done: dict[str, list[Step]] = defaultdict(list)  # the steps sent so far, per map
         for op, name, group in _runs(steps):
             map_id = self.settings.map_path(name)
-            entries = state[name]
-            if op == "del":
-                for step in group:
-                    del entries[step.key]
-            else:
-                entries.update((step.key, step.value or "") for step in group)
             if op == "add":
                 self.runtime.add_map(map_id, {s.key: s.value or "" for s in group})
             elif len(group) > _SWAP_AFTER:
+                entries = dict(old.get(name, {}))  # the map as the steps so far leave it, then this run
+                for step in (*done[name], *group):
+                    if step.op == "del":
+                        entries.pop(step.key, None)
+                    else:
+                        entries[step.key] = step.value or ""
                 self.runtime.replace_map(map_id, entries)
             elif op == "del":
                 self.runtime.del_map(map_id, (s.key for s in group))
             else:
                 self.runtime.set_map(map_id, {s.key: s.value or "" for s in group})
+            done[name].extend(group)
         return len(steps)
 
     # -- connections -------------------------------------------------------------------------------
@@ -166,6 +172,14 @@ class MapProgrammer:
     def outcomes(self) -> dict[str, int]:
         """Connections (HTTP: requests) counted by `path|reason` since HAProxy started."""
         return {e.key: int(e.data.get("gpc0", "0")) for e in self.runtime.show_table(OUTCOMES_TABLE) if e.key}
+
+
+def _only(maps: MapSet, keys: Mapping[str, Collection[str]]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for name, wanted in keys.items():
+        entries = maps.get(name, {})
+        out[name] = {k: entries[k] for k in wanted if k in entries}
+    return out
 
 
 def _runs(steps: Iterable[Step]) -> Iterable[tuple[str, str, list[Step]]]:
