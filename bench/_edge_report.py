@@ -227,10 +227,24 @@ def scale_section(steps: Sequence[Mapping[str, Any]], meta: Mapping[str, str]) -
                 f"{m('traced_compile_peak_mib')(s)} / {m('traced_render_peak_mib')(s)}; {m('traced_kept_mib')(s)}"
             ),
         ),
-        row("One revoking change: apply_changes (s)", c("change_apply_s")),
+        row("One revoking change, compiled whole: apply_changes (s)", c("change_apply_s")),
         row("... compile_table (s)", c("change_compile_s")),
         row("... render_maps with the previous maps (s)", c("change_render_s")),
         row("... plan_changes (s); steps", lambda s: f"{c('change_plan_s')(s)}; {len(s['change_steps'])}"),
+        *(
+            row(
+                f"**{label}, as the agent installs it**: update_table / update_maps / plan_changes (s); steps",
+                lambda s, k=key: (
+                    f"{c(f'incr_{k}_table_s')(s)} / {c(f'incr_{k}_maps_s')(s)} / {c(f'incr_{k}_plan_s')(s)};"
+                    f" {s.get('incremental', {}).get(f'{k}_steps', '-')}"
+                ),
+            )
+            for key, label in (
+                ("revoke", "The same revocation"),
+                ("app", "An app created"),
+                ("hostname", "A hostname added"),
+            )
+        ),
         row(
             "Save the state (StateStore: JSON + fsync) (s); file MiB",
             lambda s: f"{c('save_s')(s)}; {s['state_file_mib']:.0f}",

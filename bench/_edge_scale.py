@@ -6,9 +6,12 @@ prints one JSON object. Steps, each timed:
   1. build the synthetic state (bench/_edge_state.py); compile_table; render_maps. The process's RSS
      before compiling, its peak during compile+render (VmHWM, reset first) and after; with
      --tracemalloc, compile and render again under tracemalloc (peak and kept bytes; slower).
-  2. One change as the agent installs it: the delegation under an app's edge IP is removed
-     (apply_changes, compile_table, render_maps with the previous maps, plan_changes), the state saved
-     as StateStore does (JSON, fsync) and that file decoded again (what a restart or reload reads).
+  2. One change compiled whole: the delegation under an app's edge IP is removed (apply_changes,
+     compile_table, render_maps with the previous maps, plan_changes); then three changes the way the
+     agent installs them (apply_changes_touched, update_table, update_maps, plan_changes on the keys
+     that changed): that revocation (its maps must equal the whole render's), an app created on an
+     existing app's IP, a hostname added; the state saved as StateStore does (JSON, fsync) and that file
+     decoded again (what a restart or reload reads).
   3. HAProxy with the maps as files (HaproxySupervisor.start: write the files, `haproxy -c`, start, wait
      for the runtime API), its RSS; then an HAProxy started with empty maps, loaded through the runtime
      API (MapProgrammer.apply_full), its RSS before and after, the maps read back and compared, and
@@ -25,7 +28,8 @@ import random
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,14 +38,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import free_port
 from _edge_state import build_state
 from _tcpload import rss_kib
+from prefixgate.domain.net import IPAddress
 from prefixgate.edge.haproxy_config import HaproxySettings, check_config, render_config
 from prefixgate.edge.haproxy_maps import MAP_NAMES, MapSet, plan_changes, write_map_files
 from prefixgate.edge.haproxy_programmer import MapProgrammer
 from prefixgate.edge.haproxy_supervisor import HaproxySupervisor
-from prefixgate.edge.render import render_maps
-from prefixgate.edge.state import Change, EdgeState, apply_changes, decode_snapshot
+from prefixgate.edge.render import MapSet as RenderedMaps
+from prefixgate.edge.render import render_maps, update_maps
+from prefixgate.edge.state import Change, EdgeState, HostnameRow, apply_changes, apply_changes_touched, decode_snapshot
 from prefixgate.edge.store import StateStore
-from prefixgate.edge.table import compile_table
+from prefixgate.edge.table import EdgeTable, compile_table, update_table
 
 T = TypeVar("T")
 MIB = 1024.0  # KiB per MiB
@@ -99,6 +105,9 @@ def measure(scale: float, work: Path, *, memory: bool, haproxy: bool) -> dict[st
     table2 = _timed(t, "change_compile_s", lambda: compile_table(changed))
     maps2 = _timed(t, "change_render_s", lambda: render_maps(table2, resolved=resolved, previous=maps))
     steps = _timed(t, "change_plan_s", lambda: plan_changes(maps.as_dict(), maps2.as_dict()))
+    out_changes = _incremental(state, table, maps, resolved, t)
+    if dict(out_changes.pop("revoke_maps").as_dict()) != dict(maps2.as_dict()):  # type: ignore[attr-defined]
+        raise RuntimeError("update_maps after the revocation differs from render_maps of the compiled table")
     store = StateStore(work / "store")
     _timed(t, "save_s", lambda: store.save(changed))
     _timed(t, "load_s", lambda: decode_snapshot(json.loads(store.path.read_text())))
@@ -107,12 +116,56 @@ def measure(scale: float, work: Path, *, memory: bool, haproxy: bool) -> dict[st
         "rows": rows,
         "entries": entries,
         "change_steps": [f"{s.op} {s.name} {s.key}" for s in steps],
+        "incremental": out_changes,
         "state_file_mib": store.path.stat().st_size / 2**20,
         "memory": mem,
         "times": t,
     }
     if haproxy:
         out["haproxy"] = _haproxy(work, maps.as_dict(), maps2.as_dict(), t)
+    return out
+
+
+def _changes(state: EdgeState) -> dict[str, list[Change]]:
+    """One change of each common kind, as the feed brings them."""
+    rev = state.revision + 1
+    app = next(a for a in state.apps.values() if a.status == "active")
+    tenant = next(h for h in state.hostnames.values()).account_id
+    zone = next(z for z in state.zones.values() if z.account_id == tenant)
+    new_app = replace(app, id="app-new", protocol="tcp/2222", origin_direct=("tcp://192.0.2.9:2222",))
+    new_app = replace(new_app, origin_dns_name=None, origin_port=None, modified_on=app.modified_on)
+    host = HostnameRow("h-new", zone.id, tenant, "new.shop.example.org", None)
+    return {
+        "revoke": [_revoking_change(state)],
+        "app": [Change(rev, "app", new_app.id, new_app)],
+        "hostname": [Change(rev, "hostname", host.id, host)],
+    }
+
+
+def _incremental(
+    state: EdgeState,
+    table: EdgeTable,
+    maps: RenderedMaps,
+    resolved: Mapping[str, IPAddress | None],
+    t: dict[str, float],
+) -> dict[str, object]:
+    """Each change the way the agent installs it: apply_changes_touched, update_table, update_maps and
+    plan_changes on the keys that changed."""
+    out: dict[str, object] = {}
+    for name, changes in _changes(state).items():
+        new_state, touched = _timed(
+            t, f"incr_{name}_apply_s", lambda c=changes: apply_changes_touched(state, state.revision + 1, c)
+        )
+        new_table, delta = _timed(t, f"incr_{name}_table_s", lambda s=new_state, d=touched: update_table(table, s, d))
+        new_maps, diff = _timed(
+            t, f"incr_{name}_maps_s", lambda n=new_table, d=delta: update_maps(maps, table, n, d, resolved=resolved)
+        )
+        old_sub = {m: {k: maps.entries(m)[k] for k in keys if k in maps.entries(m)} for m, keys in diff.items()}
+        new_sub = {m: {k: v for k, v in keys.items() if v is not None} for m, keys in diff.items()}
+        steps = _timed(t, f"incr_{name}_plan_s", lambda o=old_sub, n=new_sub: plan_changes(o, n))
+        out[f"{name}_steps"] = len(steps)
+        if name == "revoke":
+            out["revoke_maps"] = new_maps
     return out
 
 

@@ -212,7 +212,7 @@ def _port_entries(
 def _spectrum(
     table: EdgeTable, resolved: Mapping[str, IPAddress | None], previous: MapSet | None
 ) -> tuple[dict[str, str], dict[str, str]]:
-    ips = [ip for ip, transport in table.claims if transport == "tcp"]  # the table keeps them in address order
+    ips = sorted((ip for ip, transport in table.claims if transport == "tcp"), key=lambda ip: (ip.version, ip))
     old = previous.spectrum_ip if previous is not None else {}
     slots = _numbers((str(ip) for ip in ips), {k: int(v) for k, v in old.items()}, {int(v) for v in old.values()})
     by_ip: dict[str, str] = {}

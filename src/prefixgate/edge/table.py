@@ -160,7 +160,7 @@ class EdgeTable:
 
     revision: int
     source: EdgeState
-    claims: Mapping[ClaimKey, tuple[PortClaim, ...]]  # (edge ip, transport) -> ports, sorted
+    claims: Mapping[ClaimKey, tuple[PortClaim, ...]]  # (edge ip, transport) -> ports, sorted; keys unordered
     hostnames: Mapping[str, HostEntry]
     udp_apps: tuple[str, ...]  # ids of UDP apps, sorted: HAProxy does not proxy UDP
     origin_names: tuple[str, ...]  # the origin names the data plane must resolve, sorted
@@ -485,8 +485,6 @@ def update_table(table: EdgeTable, state: EdgeState, touched: Mapping[str, Set[s
             hostnames[name] = after_entry
             _bump(host_accounts, after_entry.host.account_id, 1)
             _bump(name_refs, after_entry.origin, 1)
-    if names:
-        hostnames = dict(sorted(hostnames.items()))
 
     # -- CDN areas: the dirty prefixes, and those of accounts that gained or lost their last hostname ----
     flipped = {a for a in host_accounts.keys() ^ ix.host_accounts.keys()}
@@ -537,16 +535,12 @@ def update_table(table: EdgeTable, state: EdgeState, touched: Mapping[str, Set[s
             ip = _at(version, x)
             keys.update(k for k in ((ip, "tcp"), (ip, "udp")) if k in apps_at)
     claims = dict(table.claims)
-    added = False
     for key in keys:
         holders = apps_at.get(key)
         if holders:
-            added |= key not in claims
             claims[key] = _claims_at(usability, state, key, holders)
         else:
             claims.pop(key, None)
-    if added:
-        claims = dict(sorted(claims.items(), key=_claim_order))
 
     index = _Index(
         members=members,
