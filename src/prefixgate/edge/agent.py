@@ -10,6 +10,7 @@ serving adopts it and loads its own table into it (haproxy_supervisor.py).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -241,6 +242,11 @@ class EdgeAgent:
                 changes_applied=s.changes_applied + int(not snapshot),
                 not_served_apps=tuple((app_id, "udp_not_proxied") for app_id in table.udp_apps),
             )
+        if snapshot:
+            # Keep the collector from walking the millions of (acyclic) rows of a big state on every
+            # later full collection: objects alive now move to the permanent generation. Rows freed
+            # later are still freed by reference counting.
+            gc.freeze()
         closed = 0
         if previous is None:
             lost = True

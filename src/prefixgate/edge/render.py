@@ -401,7 +401,7 @@ def update_maps(
         real = {k: v for k, v in wanted[name].items() if before.get(k) != v}
         if real:
             changes[name] = real
-            entries = dict(before)
+            entries = before.copy() if isinstance(before, dict | MappingProxyType) else dict(before)
             for k, v in real.items():
                 if v is None:
                     del entries[k]

@@ -201,21 +201,28 @@ Touched = dict[str, set[str]]  # kind -> the ids whose row may differ between tw
 def apply_changes_touched(state: EdgeState, revision: int, changes: Sequence[Change]) -> tuple[EdgeState, Touched]:
     """`apply_changes`, and the ids each kind's rows may have changed at: those the changes name and the
     children a removal cascaded to. What `update_table` needs to recompile only what changed."""
-    tables = {k: dict(state.table(k)) for k in KINDS}
+    for ch in changes:
+        if ch.kind not in KINDS:
+            raise CorruptSnapshot(f"unknown kind {ch.kind!r} in a change")
+    copied = {ch.kind for ch in changes}  # only the kinds that change are copied (the rest are shared)
+    for ch in changes:
+        if ch.row is None:
+            copied.update(_CHILDREN.get(ch.kind, ()))
+    tables = {k: dict(state.table(k)) if k in copied else state.table(k) for k in KINDS}
     touched: Touched = {k: set() for k in KINDS}
     for ch in changes:
-        if ch.kind not in tables:
-            raise CorruptSnapshot(f"unknown kind {ch.kind!r} in a change")
         touched[ch.kind].add(ch.id)
         if ch.row is None:
-            tables[ch.kind].pop(ch.id, None)
-            if ch.kind == "prefix":
-                _drop_children(tables, touched, ("delegation", "binding"), "prefix_id", ch.id)
-            elif ch.kind == "zone":
-                _drop_children(tables, touched, ("app", "hostname", "fallback_origin"), "zone_id", ch.id)
+            tables[ch.kind].pop(ch.id, None)  # type: ignore[attr-defined]
+            if ch.kind in _CHILDREN:
+                _drop_children(tables, touched, _CHILDREN[ch.kind], _PARENT[ch.kind], ch.id)  # type: ignore[arg-type]
         else:
-            tables[ch.kind][ch.id] = ch.row
+            tables[ch.kind][ch.id] = ch.row  # type: ignore[index]
     return EdgeState(revision, *(tables[k] for k in KINDS)), touched  # type: ignore[arg-type]
+
+
+_CHILDREN: Final = {"prefix": ("delegation", "binding"), "zone": ("app", "hostname", "fallback_origin")}
+_PARENT: Final = {"prefix": "prefix_id", "zone": "zone_id"}
 
 
 def _drop_children(

@@ -107,7 +107,7 @@ class Usability:
     address; per prefix, its piece (flattened bindings and who was delegated what)."""
 
     prefixes: Mapping[int, Segments[str]]  # family -> prefix ranges -> prefix id
-    pieces: Mapping[str, PrefixPiece]
+    pieces: MappingProxyType[str, PrefixPiece]
 
     def problem(self, account_id: str, ip: IPAddress, service_id: str) -> str | None:
         """Why `account_id` may not serve `service_id` on ip (ip_not_usable, prefix_not_approved,
@@ -160,8 +160,8 @@ class EdgeTable:
 
     revision: int
     source: EdgeState
-    claims: Mapping[ClaimKey, tuple[PortClaim, ...]]  # (edge ip, transport) -> ports, sorted; keys unordered
-    hostnames: Mapping[str, HostEntry]
+    claims: MappingProxyType[ClaimKey, tuple[PortClaim, ...]]  # (edge ip, transport) -> ports; keys unordered
+    hostnames: MappingProxyType[str, HostEntry]
     udp_apps: tuple[str, ...]  # ids of UDP apps, sorted: HAProxy does not proxy UDP
     origin_names: tuple[str, ...]  # the origin names the data plane must resolve, sorted
     usability: Usability
@@ -444,7 +444,7 @@ def update_table(table: EdgeTable, state: EdgeState, touched: Mapping[str, Set[s
                     members.pop(pid, None)
     prefixes_changed = any(old.prefixes.get(pid) != state.prefixes.get(pid) for pid in touched.get("prefix", ()))
     prefix_index = _prefix_index(state.prefixes.values()) if prefixes_changed else table.usability.prefixes
-    pieces = dict(table.usability.pieces)
+    pieces = table.usability.pieces.copy()
     ranges: list[tuple[int, int, int]] = []  # (version, start, end) whose addresses' answers may change
     for pid in dirty:
         gone = pieces.pop(pid, None)
@@ -472,7 +472,7 @@ def update_table(table: EdgeTable, state: EdgeState, touched: Mapping[str, Set[s
                 host_ids.pop(row.hostname, None)
     if zones:  # a zone's pause or fallback origin changes only the entries its rows won
         names.update(name for name, e in table.hostnames.items() if e.host.zone_id in zones)
-    hostnames = dict(table.hostnames)
+    hostnames = table.hostnames.copy()  # the dict behind the proxy: no key is hashed again
     host_accounts = dict(ix.host_accounts)
     name_refs = dict(ix.name_refs)
     for name in names:
@@ -534,7 +534,7 @@ def update_table(table: EdgeTable, state: EdgeState, touched: Mapping[str, Set[s
         for x in line[bisect_left(line, start) : bisect_right(line, end)]:
             ip = _at(version, x)
             keys.update(k for k in ((ip, "tcp"), (ip, "udp")) if k in apps_at)
-    claims = dict(table.claims)
+    claims = table.claims.copy()
     for key in keys:
         holders = apps_at.get(key)
         if holders:
