@@ -17,7 +17,7 @@ import ipaddress
 import random
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,11 +31,13 @@ from prefixgate.domain.errors import DomainError
 from prefixgate.domain.hostnames import ownership_record_name
 from prefixgate.domain.model import Delegation, Prefix, Zone
 from prefixgate.domain.net import IPAddress, IPNetwork
-from prefixgate.edge.table import compile_table
+from prefixgate.edge.state import KINDS, apply_changes_touched
+from prefixgate.edge.table import compile_table, update_table
 from prefixgate.service import (
     bindings,
     delegations,
     edge,
+    edge_feed,
     hostname_checks,
     hostnames,
     identity,
@@ -48,6 +50,7 @@ from prefixgate.service.records import resolution_record
 from tests.dnsserver import LoopbackDns
 from tests.support import fresh_database_url, migrated_database, unique_v4_prefix, unique_v6_prefix
 from tests.unit.edge_states import record
+from tests.unit.test_edge_update import assert_same
 
 CLI = Actor.cli()
 _V4_OFFSETS = (0, 1, 5, 63, 64, 127, 128, 200, 255)
@@ -295,9 +298,17 @@ def _probes(scene: Scene, stage: Stage) -> list[IPAddress]:
 )
 @given(st.integers(0, 2**32 - 1), st.data())
 def test_the_compiled_table_answers_as_resolve_does(stage: Stage, seed: int, data: st.DataObject) -> None:
+    before = edge_feed.snapshot(stage.db, CLI)
     scene = _build(stage, *program(seed))
     with stage.db.engine.connect() as conn:
         table = compile_table(SqlEdgeStateRepo(conn).read_state(0))
+    # The agent's way: the feed's changes since `before`, applied and compiled incrementally, give the
+    # same table (the program's forced removals and re-edits are in them).
+    found = edge_feed.changes_since(stage.db, CLI, before.revision)
+    after, touched = apply_changes_touched(before, found.revision, found.changes)
+    assert all(dict(after.table(k)) == dict(table.source.table(k)) for k in KINDS)
+    updated, _ = update_table(compile_table(before), after, touched)
+    assert_same(updated, replace(table, revision=found.revision, source=after))
     ips = _probes(scene, stage)
     apps = [spectrum.get_app(stage.db, CLI, zone_id, app_id) for zone_id, app_id in scene.apps]
     ports = [1, 21, 22, 23, 53, 80, 443, 999, 1000, 1004, 1005, 1010, 1011, 1020, 1021]
