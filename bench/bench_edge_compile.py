@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from prefixgate.domain.bindings import CDN, SPECTRUM
-from prefixgate.edge.diff import diff_maps
+from prefixgate.edge.haproxy_maps import plan_changes
 from prefixgate.edge.render import MAP_NAMES, render_maps
 from prefixgate.edge.state import (
     AppRow,
@@ -155,14 +155,11 @@ def main() -> None:
     changed = _without(state, [under, "d00002-001"])
     table2 = timed("recompile after removing two delegations", lambda: compile_table(changed), False)
     maps2 = timed("render with the previous maps", lambda: render_maps(table2, resolved=resolved, previous=maps), False)
-    diff = timed("diff_maps", lambda: diff_maps(maps, maps2), False)
-    print(
-        f"diff: {len(diff)} steps: "
-        + "; ".join(f"{op.action} {op.map} {op.key} {op.value or ''}" for op in diff.steps[:8])
-    )
+    steps = timed("plan_changes", lambda: plan_changes(maps.as_dict(), maps2.as_dict()), False)
+    print(f"plan: {len(steps)} steps: " + "; ".join(f"{s.op} {s.name} {s.key} {s.value or ''}" for s in steps[:8]))
     _lookups(table, state, rnd)
     if not args.no_memory:
-        del table2, maps2, diff
+        del table2, maps2, steps
         table = timed("compile_table (memory)", lambda: compile_table(state), True)
         timed("render_maps (memory)", lambda: render_maps(table, resolved=resolved), True)
 
