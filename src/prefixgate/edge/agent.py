@@ -229,7 +229,7 @@ class EdgeAgent:
             )
         closed = 0
         if previous is None or not only_adds(previous, rendered):  # else nothing can have lost its object
-            closed = self._plane.close_unserved(lambda t: not stale_connections(table, (t,)))
+            closed = self._plane.close_unserved(_served_by(table))
         if closed:
             self._set(connections_closed=self._status.connections_closed + closed)
         self._report()
@@ -268,3 +268,17 @@ class EdgeAgent:
             state = self._state
         self._store.save(state)
         self._saved_revision, self._last_save = state.revision, now
+
+
+def _served_by(table: EdgeTable) -> Callable[[Tracked], bool]:
+    """Whether `table` still serves a tracked connection by its object: decided once per destination,
+    object and hostname, which tens of thousands of tracked connections share far fewer of."""
+    decided: dict[Tracked, bool] = {}
+
+    def still_served(t: Tracked) -> bool:
+        served = decided.get(t)
+        if served is None:
+            served = decided[t] = not stale_connections(table, (t,))
+        return served
+
+    return still_served
