@@ -1,15 +1,23 @@
-"""The agent's decision of which tracked connections to close (prefixgate.edge.agent): the table's
-answer for each, looked up once per destination, object and hostname however many connections share them."""
+"""The agent (prefixgate.edge.agent) without HAProxy or a control plane: which tracked connections to
+close (the table's answer for each, looked up once per destination, object and hostname however many
+connections share them), and saving the state off the feed loop (one save at a time, spaced by how long
+saves take, the last one made by stop). The data plane, feed, names and store are stand-ins that record
+what the agent asks of them: none of them is what is under test."""
 
 from __future__ import annotations
 
 import ipaddress
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import cast
 
 from prefixgate.domain.bindings import CDN, SPECTRUM
 from prefixgate.domain.net import IPAddress
-from prefixgate.edge.agent import _served_by
+from prefixgate.edge.agent import AgentOptions, EdgeAgent, MapSet, _served_by
+from prefixgate.edge.feed_client import FeedClient
 from prefixgate.edge.state import BindingRow, DelegationRow, EdgeState, HostnameRow
+from prefixgate.edge.store import StateStore
 from prefixgate.edge.table import Answer, EdgeTable, Tracked, compile_table, stale_connections
 from tests.unit.test_edge_table import OTHER, P, Z, _app
 
@@ -57,3 +65,101 @@ def test_each_destination_is_decided_once_and_as_the_table_answers() -> None:
     assert decided == [not stale_connections(table, (t,)) for t in connections]
     assert decided[:5] == [True, True, False, False, False]
     assert counting.lookups == len(distinct)
+
+
+class QuietPlane:
+    """A data plane that accepts every change and serves nothing."""
+
+    restarts = 0
+    running = False
+
+    def start(self, maps: MapSet, reprogram: Callable[[], None]) -> None: ...
+
+    def load(self, maps: MapSet) -> None: ...
+
+    def program(self, old: MapSet, new: MapSet) -> None: ...
+
+    def close_unserved(self, still_served: Callable[[Tracked], bool]) -> int:
+        return 0
+
+    def outcomes(self) -> Mapping[str, int]:
+        return {}
+
+    def stop(self) -> None: ...
+
+    def detach(self) -> None: ...
+
+
+class NoNames:
+    def resolve(self, names: Iterable[str]) -> tuple[Mapping[str, IPAddress | None], bool]:
+        return {}, False
+
+
+class SilentFeed:
+    def report(self, node: str, revision: int) -> None: ...
+
+
+class SlowStore:
+    """Takes `seconds` per save, and records which revisions it saved and how many saves overlapped."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.saved: list[int] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._lock = threading.Lock()
+
+    def save(self, state: EdgeState) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.seconds)
+        with self._lock:
+            self.in_flight -= 1
+            self.saved.append(state.revision)
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_the_state_is_saved_in_the_background_one_save_at_a_time_and_stop_saves_the_last() -> None:
+    store = SlowStore(seconds=0.5)
+    agent = EdgeAgent(
+        AgentOptions(node="test", save_every_s=0.0),
+        cast(FeedClient, SilentFeed()),
+        QuietPlane(),
+        cast(StateStore, store),
+        NoNames(),
+    )
+    start = time.monotonic()
+    agent._install(EdgeState(1), snapshot=True)
+    assert time.monotonic() - start < store.seconds  # the install did not wait for its save
+    assert _wait_for(lambda: store.saved == [1], timeout=5)
+    for revision in (2, 3, 4):  # within 5 x 0.5 s of the last save: nothing is saved yet
+        agent._install(EdgeState(revision), snapshot=False)
+    time.sleep(0.2)
+    assert store.saved == [1] and store.in_flight == 0
+    agent.stop()  # saves the newest state before it returns
+    assert store.saved == [1, 4] and store.most_in_flight == 1
+
+
+def test_a_save_in_flight_is_waited_for_then_the_newest_state_saved() -> None:
+    store = SlowStore(seconds=0.5)
+    agent = EdgeAgent(
+        AgentOptions(node="test", save_every_s=0.0),
+        cast(FeedClient, SilentFeed()),
+        QuietPlane(),
+        cast(StateStore, store),
+        NoNames(),
+    )
+    agent._install(EdgeState(1), snapshot=True)
+    assert _wait_for(lambda: store.in_flight == 1, timeout=5)
+    agent._install(EdgeState(2), snapshot=False)  # while revision 1 is being saved
+    agent.stop()
+    assert store.saved == [1, 2] and store.most_in_flight == 1

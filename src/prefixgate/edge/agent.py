@@ -90,7 +90,9 @@ class EdgeAgent:
         self._status = EdgeStatus()
         self._stop = threading.Event()
         self._saved_revision = -1
-        self._last_save = 0.0
+        self._last_save = 0.0  # when the last save ended (monotonic), and how long it took
+        self._save_took = 0.0
+        self._saving = threading.Lock()  # held by the one save in flight (a background thread's, or stop's)
         self._threads: list[threading.Thread] = []
 
     # ---- status ------------------------------------------------------------------------------------
@@ -259,15 +261,43 @@ class EdgeAgent:
             self._save()
 
     def _save(self, *, force: bool = False) -> None:
-        now = time.monotonic()
+        """Save the newest state: here and now when `force` (after a save in flight); otherwise in a
+        background thread, one save at a time, and at least max(save_every_s, 5 x the last save's time)
+        after the last one ended (at 1M delegations a save takes seconds, and the feed loop must not wait
+        for it). A state left unsaved is saved by a later call: the report thread calls every few seconds."""
+        if force:
+            with self._saving:
+                self._write_state()
+            return
         if self._state.revision == self._saved_revision:
             return
-        if not force and now - self._last_save < self._options.save_every_s:
+        if time.monotonic() - self._last_save < max(self._options.save_every_s, 5 * self._save_took):
             return
+        if not self._saving.acquire(blocking=False):
+            return
+        try:
+            threading.Thread(target=self._save_in_background, name="edge-save", daemon=True).start()
+        except BaseException:
+            self._saving.release()
+            raise
+
+    def _save_in_background(self) -> None:
+        try:
+            self._write_state()
+        except Exception:  # the state stays served; the next save tries again
+            _log.exception("edge.save_failed")
+        finally:
+            self._saving.release()
+
+    def _write_state(self) -> None:
         with self._lock:
             state = self._state
-        self._store.save(state)
-        self._saved_revision, self._last_save = state.revision, now
+        if state.revision == self._saved_revision:
+            return
+        start = time.monotonic()
+        self._store.save(state)  # EdgeState is an immutable snapshot: later installs make new ones
+        end = time.monotonic()
+        self._saved_revision, self._last_save, self._save_took = state.revision, end, end - start
 
 
 def _served_by(table: EdgeTable) -> Callable[[Tracked], bool]:
