@@ -128,15 +128,16 @@ def _wait_for(condition: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
+def _agent(store: SlowStore) -> EdgeAgent:
+    """An agent saving into `store` as often as it may (save_every_s 0), never started: the tests call
+    its install step directly, as its feed loop would."""
+    options = AgentOptions(node="test", save_every_s=0.0)
+    return EdgeAgent(options, cast(FeedClient, SilentFeed()), QuietPlane(), cast(StateStore, store), NoNames())
+
+
 def test_the_state_is_saved_in_the_background_one_save_at_a_time_and_stop_saves_the_last() -> None:
     store = SlowStore(seconds=0.5)
-    agent = EdgeAgent(
-        AgentOptions(node="test", save_every_s=0.0),
-        cast(FeedClient, SilentFeed()),
-        QuietPlane(),
-        cast(StateStore, store),
-        NoNames(),
-    )
+    agent = _agent(store)
     start = time.monotonic()
     agent._install(EdgeState(1), snapshot=True)
     assert time.monotonic() - start < store.seconds  # the install did not wait for its save
@@ -151,13 +152,7 @@ def test_the_state_is_saved_in_the_background_one_save_at_a_time_and_stop_saves_
 
 def test_a_save_in_flight_is_waited_for_then_the_newest_state_saved() -> None:
     store = SlowStore(seconds=0.5)
-    agent = EdgeAgent(
-        AgentOptions(node="test", save_every_s=0.0),
-        cast(FeedClient, SilentFeed()),
-        QuietPlane(),
-        cast(StateStore, store),
-        NoNames(),
-    )
+    agent = _agent(store)
     agent._install(EdgeState(1), snapshot=True)
     assert _wait_for(lambda: store.in_flight == 1, timeout=5)
     agent._install(EdgeState(2), snapshot=False)  # while revision 1 is being saved
