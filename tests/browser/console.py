@@ -25,7 +25,7 @@ from prefixgate.adapters.db.uow import SqlDatabase
 from prefixgate.service import identity, prefixes, sessions, tokens
 from prefixgate.service.context import Actor
 from tests.procserver import ProcServer
-from tests.support import migrated_database
+from tests.support import fresh_database_url, migrated_database
 
 __all__ = [
     "Console",
@@ -38,6 +38,8 @@ __all__ = [
     "new_context",
     "shot",
     "sign_in",
+    "signed_in",
+    "sqlite_console",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,6 +112,13 @@ def console_server(url: str, workdir: Path, *, env: dict[str, str] | None = None
         db.dispose()
 
 
+def sqlite_console(tmp_path_factory: pytest.TempPathFactory, label: str) -> Iterator[Console]:
+    """A dashboard on a fresh SQLite database of its own, in a new folder named after `label`."""
+    folder = tmp_path_factory.mktemp(label)
+    with fresh_database_url("sqlite", str(folder)) as url:
+        yield from console_server(url, folder)
+
+
 _WITHOUT_JAVASCRIPT: weakref.WeakSet[BrowserContext] = weakref.WeakSet()
 
 
@@ -128,6 +137,16 @@ def sign_in(page: Page, console: Console, who: Person) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
     assert "/login" not in page.url, page.content()[:2000]
+
+
+def signed_in(
+    browser: Browser, console: Console, who: Person, *, javascript: bool = True
+) -> tuple[BrowserContext, Page]:
+    """A new browser context (closed by the caller) and its page, signed in as `who`."""
+    context = new_context(browser, javascript=javascript)
+    page = context.new_page()
+    sign_in(page, console, who)
+    return context, page
 
 
 def shot(page: Page, request: pytest.FixtureRequest, step: str) -> Path:

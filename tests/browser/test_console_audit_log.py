@@ -3,8 +3,6 @@ table, Previous and Next walk the pages; accessible, and it works without JavaSc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -16,18 +14,10 @@ from tests.browser.console import (
     Person,
     accessibility_violations,
     add_person,
-    console_server,
     new_account,
-    new_context,
     shot,
-    sign_in,
+    signed_in,
 )
-
-
-@pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    folder = tmp_path_factory.mktemp("audit-console")
-    yield from console_server(f"sqlite:///{folder}/console.db", folder)
 
 
 def action_cells(page: Page) -> list[str]:
@@ -55,9 +45,7 @@ def test_events_appear_filter_narrows_and_pages_turn(
     cidr = "5.200.1.0/24" if javascript else "5.200.2.0/24"
     account = new_account(console.db, name)
     person: Person = add_person(console.db, "auditor", account)
-    context = new_context(chromium, javascript=javascript)
-    page = context.new_page()
-    sign_in(page, console, person)
+    context, page = signed_in(chromium, console, person, javascript=javascript)
     if javascript:
         open_audit_log(page, name)
     else:  # the switcher's Switch button does it without script
@@ -114,9 +102,7 @@ def test_events_appear_filter_narrows_and_pages_turn(
 def test_a_bad_page_number_shows_a_message(chromium: Browser, console: Console, request: pytest.FixtureRequest) -> None:
     account = new_account(console.db, "Audit Errors")
     person = add_person(console.db, "auditbad", account)
-    context = new_context(chromium)
-    page = context.new_page()
-    sign_in(page, console, person)
+    context, page = signed_in(chromium, console, person)
     response = page.goto(f"{console.base}/accounts/{account}/audit-log?page=abc")
     assert response is not None and response.status == 400
     expect(page.get_by_role("alert")).to_have_text("page must be a whole number from 1 to 1000000, not 'abc'")

@@ -13,6 +13,7 @@ import secrets
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.browser.console import signed_in
 from tests.browser.zone_scenes import (
     NOT_AUTHORIZED,
     Stage,
@@ -22,12 +23,8 @@ from tests.browser.zone_scenes import (
     fill_app,
     hostname_row,
     open_spectrum,
-    signed_in,
-    stage,
     submit,
 )
-
-__all__ = ["stage"]  # the fixture, shared from zone_scenes
 
 
 def test_b_puts_the_delegated_ip_to_work_and_a_revokes_it_with_the_impact_shown_first(
@@ -37,7 +34,7 @@ def test_b_puts_the_delegated_ip_to_work_and_a_revokes_it_with_the_impact_shown_
     ssh = f"ssh.{s.zone['name']}"
 
     # B: a Spectrum app on the delegated 1.2.3.4, and 1.2.3.5 refused with its reason next to Edge IPs.
-    b_context, b_page = signed_in(chromium, s, s.bee)
+    b_context, b_page = signed_in(chromium, s.console, s.bee)
     open_spectrum(b_page, s)
     b_page.get_by_role("link", name="Create application").click()
     fill_app(b_page, ssh, "tcp/22", "1.2.3.4", "127.0.0.1:2222")
@@ -68,7 +65,7 @@ def test_b_puts_the_delegated_ip_to_work_and_a_revokes_it_with_the_impact_shown_
     checked(b_page, request, "b-hostname-txt")
 
     # A: Account Home > IP Addresses > IP Prefixes > Edit > Remove on the delegation to B.
-    a_context, a_page = signed_in(chromium, s, s.ay)
+    a_context, a_page = signed_in(chromium, s.console, s.ay)
     nav = a_page.get_by_role("navigation", name="Main")
     nav.get_by_role("link", name="Account Home").click()
     nav.get_by_role("link", name="IP Addresses", exact=True).click()

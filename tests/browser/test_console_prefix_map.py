@@ -3,23 +3,12 @@ the delegated addresses, the app's address and the binding marked; blocks for a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.console import Console, accessibility_violations, console_server, new_context, shot, sign_in
+from tests.browser.console import Console, accessibility_violations, new_context, shot, sign_in
 from tests.browser.prefix_scenes import delegate, edit_path, owners, spectrum_app
-from tests.support import fresh_database_url, unique_v4_prefix, unique_v6_prefix
-
-
-@pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    folder = tmp_path_factory.mktemp("prefix-map")
-    # SQLite only: the read models behind these pages run on both engines in tests/db/test_prefix_pages.py,
-    # and the browser's half is the same on either.
-    with fresh_database_url("sqlite", str(folder)) as url:
-        yield from console_server(url, folder)
+from tests.support import unique_v4_prefix, unique_v6_prefix
 
 
 def cells(page: Page) -> dict[str, dict[str, str]]:

@@ -4,8 +4,6 @@ the delegatee's side: Delegated to this account."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -13,22 +11,12 @@ from tests.browser.console import (
     Console,
     accessibility_violations,
     add_person,
-    console_server,
     new_context,
     shot,
     sign_in,
 )
 from tests.browser.prefix_scenes import Owners, api_delegations, app_status, delegate, edit_path, owners, spectrum_app
-from tests.support import fresh_database_url, unique_v4_prefix
-
-
-@pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    folder = tmp_path_factory.mktemp("revocation")
-    # SQLite only: the read models behind these pages run on both engines in tests/db/test_prefix_pages.py,
-    # and the browser's half is the same on either.
-    with fresh_database_url("sqlite", str(folder)) as url:
-        yield from console_server(url, folder)
+from tests.support import unique_v4_prefix
 
 
 def open_edit_page(page: Page, console: Console, o: Owners) -> None:

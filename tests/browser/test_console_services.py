@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from prefixgate.service import delegations, spectrum
 from prefixgate.service.context import Actor
 from prefixgate.service.spectrum import AppInput
+from tests.browser.console import signed_in
 from tests.browser.zone_scenes import (
     NO_CNAME,
     NO_FALLBACK,
@@ -29,12 +30,8 @@ from tests.browser.zone_scenes import (
     fill_app,
     hostname_row,
     open_spectrum,
-    signed_in,
-    stage,
     submit,
 )
-
-__all__ = ["stage"]  # the fixture, shared from zone_scenes
 
 
 def create_app_refuse_and_delete(page: Page, s: Stage, request: pytest.FixtureRequest, *, javascript: bool) -> None:
@@ -103,7 +100,7 @@ def test_spectrum_apps_create_refuse_edit_delete(
     chromium: Browser, stage: Stage, request: pytest.FixtureRequest
 ) -> None:
     s = stage
-    context, page = signed_in(chromium, s, s.bee)
+    context, page = signed_in(chromium, s.console, s.bee)
     create_app_refuse_and_delete(page, s, request, javascript=True)
 
     # Edit: the form is prefilled; a new origin port is saved.
@@ -140,7 +137,7 @@ def test_spectrum_apps_create_refuse_edit_delete(
 
 
 def test_create_app_flow_without_javascript(chromium: Browser, stage: Stage, request: pytest.FixtureRequest) -> None:
-    context, page = signed_in(chromium, stage, stage.bee, javascript=False)
+    context, page = signed_in(chromium, stage.console, stage.bee, javascript=False)
     create_app_refuse_and_delete(page, stage, request, javascript=False)
     context.close()
 
@@ -160,7 +157,7 @@ def test_a_blocked_app_shows_its_reason(chromium: Browser, stage: Stage, request
     delegations.delete_delegation(s.console.db, Actor.cli(), s.a, s.prefix_id, s.spectrum_delegation, force=True)
     [app] = s.apps()
     assert app["status"] == "blocked" and app["blocked_reason"]
-    context, page = signed_in(chromium, s, s.bee)
+    context, page = signed_in(chromium, s.console, s.bee)
     open_spectrum(page, s)
     row = app_row(page, ssh)
     expect(row).to_contain_text("Blocked")
@@ -174,7 +171,7 @@ def test_custom_hostnames_fallback_txt_record_validate_and_delete(
 ) -> None:
     s = stage
     shop = f"shop-{secrets.token_hex(4)}.example.net"
-    context, page = signed_in(chromium, s, s.bee)
+    context, page = signed_in(chromium, s.console, s.bee)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Zones").click()
     page.get_by_role("row").filter(has_text=s.zone["name"]).get_by_role("link", name="Custom hostnames").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Custom hostnames")
@@ -258,7 +255,7 @@ def test_custom_hostnames_fallback_txt_record_validate_and_delete(
 
 def test_zones_page_adds_a_zone(chromium: Browser, stage: Stage, request: pytest.FixtureRequest) -> None:
     s = stage
-    context, page = signed_in(chromium, s, s.bee)
+    context, page = signed_in(chromium, s.console, s.bee)
     page.goto(f"{s.base}/accounts/{s.b}/zones")
     expect(page.get_by_role("rowheader", name=s.zone["name"])).to_be_visible()
     checked(page, request, "zones")
@@ -289,7 +286,7 @@ def test_strangers_and_forged_posts_are_refused(chromium: Browser, stage: Stage)
         origin_direct=("tcp://127.0.0.1:2222",),
     )
     app = spectrum.create_app(s.console.db, Actor.cli(), zid, spec)
-    context, page = signed_in(chromium, s, s.bee)
+    context, page = signed_in(chromium, s.console, s.bee)
     page.goto(f"{s.base}/zones/{zid}/custom-hostnames")
     page.get_by_label("Fallback origin").fill(f"fallback.{s.zone['name']}")
     assert submit(page, "Save fallback origin") == 303
@@ -307,7 +304,7 @@ def test_strangers_and_forged_posts_are_refused(chromium: Browser, stage: Stage)
     context.close()
 
     # ay (only in A) sees none of B's zone pages, and cannot post to them with ay's own valid token.
-    context, page = signed_in(chromium, s, s.ay)
+    context, page = signed_in(chromium, s.console, s.ay)
     page.goto(f"{s.base}/accounts/{s.a}/zones")
     token = page.locator("input[name=csrf_token]").first.get_attribute("value") or ""
     assert token

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -12,18 +10,11 @@ from tests.browser.console import (
     Person,
     accessibility_violations,
     add_person,
-    console_server,
     new_account,
     new_context,
     shot,
     sign_in,
 )
-
-
-@pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    folder = tmp_path_factory.mktemp("console")
-    yield from console_server(f"sqlite:///{folder}/console.db", folder)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from prefixgate.domain.bindings import CDN, SPECTRUM
 from prefixgate.service import bindings, delegations, zones
@@ -26,12 +26,10 @@ from tests.browser.console import (
     approved_prefix,
     console_server,
     new_account,
-    new_context,
     shot,
-    sign_in,
 )
 from tests.dnsserver import LoopbackDns
-from tests.support import engines, fresh_database_url
+from tests.support import fresh_database_url
 
 NOT_AUTHORIZED = "The authenticated account is not authorized to use the provided edge_ips."
 NO_FALLBACK = "Zone does not have a fallback origin set."
@@ -77,9 +75,9 @@ class Stage:
         return result
 
 
-@pytest.fixture(params=engines())
-def stage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stage]:
-    with LoopbackDns() as dns, fresh_database_url(request.param, str(tmp_path)) as url:
+def zone_stage(engine: str, tmp_path: Path) -> Iterator[Stage]:
+    """The stage on `engine`, with a loopback DNS server for validations; stopped afterwards."""
+    with LoopbackDns() as dns, fresh_database_url(engine, str(tmp_path)) as url:
         env = {"PREFIXGATE_DNS_SERVER": dns.spec, "PREFIXGATE_REVALIDATE_INTERVAL_S": "0"}
         with contextmanager(console_server)(url, tmp_path, env=env) as console:
             db, cli = console.db, Actor.cli()
@@ -110,13 +108,6 @@ def checked(page: Page, request: pytest.FixtureRequest, step: str, *, axe: bool 
     if axe:
         assert accessibility_violations(page) == [], step
     shot(page, request, step)
-
-
-def signed_in(browser: Browser, s: Stage, who: Person, *, javascript: bool = True) -> tuple[BrowserContext, Page]:
-    context = new_context(browser, javascript=javascript)
-    page = context.new_page()
-    sign_in(page, s.console, who)
-    return context, page
 
 
 def open_spectrum(page: Page, s: Stage) -> None:

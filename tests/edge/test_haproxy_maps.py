@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from prefixgate.edge.haproxy_maps import MAP_NAMES, MapSet, Step, check_entry, plan_changes, write_map_files
 
 
-def test_a_diff_deletes_first_sets_ends_of_chains_and_adds_last() -> None:
+def test_a_diff_moves_pointers_off_changing_numbers_first_and_deletes_what_goes_last() -> None:
     old = {
         "spectrum_ip.map": {"1.2.3.4": "1", "1.2.3.5": "2"},
         "spectrum_port.map": {"65558": "a|served|10.0.0.1|0|off", "131094": "b|served|10.0.0.2|0|off"},
@@ -24,12 +24,12 @@ def test_a_diff_deletes_first_sets_ends_of_chains_and_adds_last() -> None:
         "hostname.map": {"x.example": "h1|acct|zone_paused|10.0.0.3"},
     }
     assert plan_changes(old, new) == [
-        Step("del", "spectrum_ip.map", "1.2.3.5"),
-        Step("del", "spectrum_ip.map", "1.2.3.4"),  # a renumbered pointer goes first, comes back last
+        Step("del", "spectrum_ip.map", "1.2.3.4"),  # it leaves slot 1, whose port entry changes: first out
         Step("set", "spectrum_port.map", "65558", "c|served|10.0.0.9|0|off"),
-        Step("set", "hostname.map", "x.example", "h1|acct|zone_paused|10.0.0.3"),
-        Step("add", "spectrum_ip.map", "1.2.3.4", "2"),
+        Step("set", "hostname.map", "x.example", "h1|acct|zone_paused|10.0.0.3"),  # its grants stay: in place
         Step("add", "spectrum_ip.map", "1.2.3.6", "1"),
+        Step("add", "spectrum_ip.map", "1.2.3.4", "2"),
+        Step("del", "spectrum_ip.map", "1.2.3.5"),  # what goes, goes last: 1.2.3.5 keeps its answer till then
     ]
     assert plan_changes(new, new) == []
 
@@ -132,3 +132,24 @@ def test_no_moment_of_a_diff_serves_what_neither_side_serves(
         for question, answer in answers(state).items():
             assert answer is None or answer in (before[question], after[question]), (step, question)
     assert state == new
+
+
+def test_a_hostname_keeps_its_entry_while_its_grants_stay_and_leaves_it_while_they_change() -> None:
+    """A new origin address for a.example is set in place (no moment refuses it); b.example's account
+    gains a grant in the same change, so b.example is out while the grants change."""
+    old = {
+        "cdn_ip.map": {"1.2.3.4": "1"},
+        "cdn_grant.map": {"1|x": "1"},
+        "hostname.map": {"a.example": "h|x|served|10.0.0.2", "b.example": "k|y|served|10.0.0.2"},
+    }
+    new = {
+        "cdn_ip.map": {"1.2.3.4": "1"},
+        "cdn_grant.map": {"1|x": "1", "1|y": "1"},
+        "hostname.map": {"a.example": "h|x|served|10.0.0.3", "b.example": "k|y|served|10.0.0.3"},
+    }
+    assert plan_changes(old, new) == [
+        Step("del", "hostname.map", "b.example"),
+        Step("add", "cdn_grant.map", "1|y", "1"),
+        Step("set", "hostname.map", "a.example", "h|x|served|10.0.0.3"),
+        Step("add", "hostname.map", "b.example", "k|y|served|10.0.0.3"),
+    ]

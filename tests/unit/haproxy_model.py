@@ -19,7 +19,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from prefixgate.domain.net import IPAddress, IPNetwork
-from prefixgate.edge.diff import MapOp
+from prefixgate.edge.haproxy_maps import Step
 from prefixgate.edge.render import CDN_GRANT, CDN_IP, HOSTNAME, MAP_NAMES, SPECTRUM_IP, SPECTRUM_PORT, MapSet
 
 
@@ -43,21 +43,21 @@ class Runtime:
             lines = maps.file_text(name).splitlines()
             self.entries[name] = [line.split(" ", 1) for line in lines]
 
-    def apply(self, op: MapOp) -> None:
-        entries = self.entries[op.map]
-        present = [e for e in entries if e[0] == op.key]
-        if op.action == "add":
-            assert not present, f"add of {op.key!r}, already in {op.map}"
-            assert op.value is not None
-            entries.append([op.key, op.value])
-        elif op.action == "set":
-            assert present, f"set of {op.key!r}, not in {op.map}"
-            assert op.value is not None
+    def apply(self, step: Step) -> None:
+        entries = self.entries[step.name]
+        present = [e for e in entries if e[0] == step.key]
+        if step.op == "add":
+            assert not present, f"add of {step.key!r}, already in {step.name}"
+            assert step.value is not None
+            entries.append([step.key, step.value])
+        elif step.op == "set":
+            assert present, f"set of {step.key!r}, not in {step.name}"
+            assert step.value is not None
             for e in present:
-                e[1] = op.value
+                e[1] = step.value
         else:
-            assert present, f"del of {op.key!r}, not in {op.map}"
-            self.entries[op.map] = [e for e in entries if e[0] != op.key]
+            assert present, f"del of {step.key!r}, not in {step.name}"
+            self.entries[step.name] = [e for e in entries if e[0] != step.key]
 
     def as_mapset(self, udp_apps: tuple[str, ...] = ()) -> MapSet:
         out = {}

@@ -3,7 +3,7 @@
 A model of HAProxy's map lookups and of the frontend's steps (tests/unit/haproxy_model.py) runs over
 the rendered map files; for random states, origin resolutions and connections it must do what the
 table says: a served connection reaches the same object, origin address and port; a refused one is
-refused. Applying `diff_maps` step by step through the model's runtime API turns the old maps into the
+refused. Applying `haproxy_maps.plan_changes` step by step through the model's runtime API turns the old maps into the
 new ones, and no connection meets a third answer on the way.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from prefixgate.domain.bindings import CDN, SPECTRUM
 from prefixgate.domain.net import IPAddress
 from prefixgate.domain.spectrum import parse_protocol
-from prefixgate.edge.diff import apply_diff, diff_maps
+from prefixgate.edge.haproxy_maps import plan_changes
 from prefixgate.edge.render import MAP_NAMES, MapSet, only_adds, render_maps
 from prefixgate.edge.state import AppRow, BindingRow, DelegationRow, EdgeState, HostnameRow, PrefixRow, ZoneRow
 from prefixgate.edge.table import EdgeTable, Tracked, compile_table, stale_connections
@@ -112,8 +112,7 @@ def test_a_diff_applied_step_by_step_never_gives_a_third_answer(
     new_resolved = data.draw(st.one_of(st.just(old_resolved), resolutions))
     old = render_maps(compile_table(old_state), resolved=old_resolved)
     new = render_maps(compile_table(new_state), resolved=new_resolved, previous=old if keep_numbers else None)
-    diff = diff_maps(old, new)
-    assert apply_diff(old, diff) == new
+    steps = plan_changes(old.as_dict(), new.as_dict())
     candidates = _queries(old_state, data, 40) + _queries(new_state, data, 40)
     before = {q: frontend(Runtime(old), *q) for q in candidates}
     after = {q: frontend(Runtime(new), *q) for q in candidates}
@@ -121,19 +120,18 @@ def test_a_diff_applied_step_by_step_never_gives_a_third_answer(
     queries = [q for q in before if before[q].served or after[q].served][:30] + list(before)[:10]
     unchanged_host = {q for q in queries if q[2] is None or _host(old, q[2]) == _host(new, q[2])}
     rt = Runtime(old)
-    for op in diff.steps:
-        rt.apply(op)
+    for step in steps:
+        rt.apply(step)
         for q in queries:
             got = frontend(rt, *q)
             if keep_numbers and q in unchanged_host:
-                assert got in (before[q], after[q]), (op, q, got)  # not even a gap
+                assert got in (before[q], after[q]), (step, q, got)  # not even a gap
             else:
-                assert got in (before[q], after[q]) or not got.served, (op, q, got)
+                assert got in (before[q], after[q]) or not got.served, (step, q, got)
     assert rt.as_mapset(new.udp_apps) == new
-    for name in MAP_NAMES:  # the summary says the same as the steps
-        assert set(diff.deletes[name]) == set(old.entries(name)) - set(new.entries(name))
-        changed = {k: v for k, v in new.entries(name).items() if old.entries(name).get(k) != v}
-        assert changed.items() <= diff.sets[name].items() <= new.entries(name).items()
+    for step in steps:  # only what differs is sent, and only as the new maps have it
+        assert old.entries(step.name).get(step.key) != new.entries(step.name).get(step.key), step
+        assert step.value == new.entries(step.name).get(step.key) or step.op == "del", step
 
 
 def _host(maps: MapSet, sni: str) -> str | None:
@@ -149,7 +147,7 @@ def test_rendering_is_deterministic(state: EdgeState, resolved: Resolved) -> Non
     assert [one.file_text(n) for n in MAP_NAMES] == [two.file_text(n) for n in MAP_NAMES]
     assert one == two
     again = render_maps(compile_table(state), resolved=resolved, previous=one)
-    assert again == one and len(diff_maps(one, again)) == 0
+    assert again == one and plan_changes(one.as_dict(), again.as_dict()) == []
 
 
 _KINDS = ("prefix", "delegation", "binding", "zone", "app", "hostname", "fallback_origin")
@@ -173,11 +171,11 @@ def test_a_cdn_area_cut_in_two_stays_served_while_the_diff_is_applied() -> None:
     assert dict(old.cdn_ip) == {"203.0.113.0/24": "1"}
     assert dict(new.cdn_ip) == {"203.0.113.64/26": "1", "203.0.113.128/25": "1"}
     rt = Runtime(old)
-    for op in diff_maps(old, new).steps:
-        rt.apply(op)
+    for step in plan_changes(old.as_dict(), new.as_dict()):
+        rt.apply(step)
         for last in (64, 127, 128, 255):
             got = frontend(rt, ipaddress.ip_address(f"203.0.113.{last}"), 443, "shop.example.net")
-            assert (got.served, got.object_id) == (True, "h1"), (op, last)
+            assert (got.served, got.object_id) == (True, "h1"), (step, last)
     assert not frontend(rt, ipaddress.ip_address("203.0.113.5"), 443, "shop.example.net").served
 
 

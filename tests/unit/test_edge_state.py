@@ -9,8 +9,12 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from prefixgate.domain.net import IPAddress
 from prefixgate.edge.state import (
+    KINDS,
     AppRow,
     BindingRow,
     Change,
@@ -21,6 +25,8 @@ from prefixgate.edge.state import (
     HostnameRow,
     PrefixRow,
     ZoneRow,
+    _address_text,
+    _network_text,
     apply_changes,
     decode_change,
     decode_snapshot,
@@ -94,10 +100,18 @@ def test_a_malformed_row_with_a_matching_checksum_is_refused_not_crashed_on() ->
 
 def test_changes_round_trip_and_apply_with_cascades() -> None:
     state = EdgeState.of(5, ROWS)
+    before = encode_snapshot(state)
     moved = FallbackOriginRow(Z, "other.example.com")
     changes = [Change(6, "fallback_origin", Z, moved), Change(7, "prefix", P, None)]
     assert [decode_change(encode_change(c)) for c in changes] == changes
+    kept = {kind: dict(state.table(kind)) for kind in KINDS}
     after = apply_changes(state, 7, changes)
+    # a new state: the agent saves the old one in the background while the next change is applied, so
+    # the old one must not change (tables no change touches may be shared: nothing writes to them)
+    assert encode_snapshot(state) == before
+    assert all(dict(state.table(kind)) == kept[kind] for kind in KINDS)
+    changed = ("fallback_origin", "prefix", "delegation", "binding")
+    assert all(after.table(kind) is not state.table(kind) for kind in changed)
     assert after.revision == 7 and after.fallback_origins[Z] == moved
     assert not after.prefixes and not after.delegations and not after.bindings  # the prefix took its children
     gone = apply_changes(after, 8, [Change(8, "zone", Z, None)])
@@ -111,3 +125,25 @@ def test_a_change_whose_row_names_another_entity_is_refused() -> None:
         decode_change(doc)
     with pytest.raises(CorruptSnapshot):
         decode_change({"revision": 3, "kind": "account", "id": "x", "row": None})
+
+
+_TRICKY = ["::", "::1", "1::", "::ffff:1.2.3.4", "::1.2.3.4", "::ffff:0:1.2.3.4", "0:0:1::", "1:0:0:1:0:0:1:1"]
+_TRICKY += ["1:0:1:0:1:0:1:0", "2001:db8::", "2001:db8:0:0:1::1", "ffff::", "64:ff9b::1.2.3.4", "fe80::1"]
+
+
+@given(
+    st.one_of(
+        st.sampled_from(_TRICKY).map(ipaddress.IPv6Address),
+        st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address),
+        st.lists(st.sampled_from([0, 0, 0, 1, 0xFFFF]), min_size=8, max_size=8).map(
+            lambda h: ipaddress.IPv6Address(sum(x << (16 * i) for i, x in enumerate(h)))
+        ),
+        st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address),
+    ),
+    st.integers(0, 128),
+)
+def test_addresses_and_networks_are_written_as_ipaddress_writes_them(address: IPAddress, length: int) -> None:
+    """The codec writes addresses faster than `str` does, and to the same text (the checksum depends on it)."""
+    assert _address_text(address) == str(address)
+    network = ipaddress.ip_network((address, min(length, address.max_prefixlen)), strict=False)
+    assert _network_text(network) == str(network)

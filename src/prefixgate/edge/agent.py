@@ -91,7 +91,9 @@ class EdgeAgent:
         self._status = EdgeStatus()
         self._stop = threading.Event()
         self._saved_revision = -1
-        self._last_save = 0.0
+        self._last_save = 0.0  # when the last save ended (monotonic), and how long it took
+        self._save_took = 0.0
+        self._saving = threading.Lock()  # held by the one save in flight (a background thread's, or stop's)
         self._threads: list[threading.Thread] = []
 
     # ---- status ------------------------------------------------------------------------------------
@@ -255,7 +257,7 @@ class EdgeAgent:
         else:
             lost = not only_adds(previous, rendered)
         if lost:  # else nothing can have lost its object
-            closed = self._plane.close_unserved(lambda t: not stale_connections(table, (t,)))
+            closed = self._plane.close_unserved(_served_by(table))
         if closed:
             self._set(connections_closed=self._status.connections_closed + closed)
         self._report()
@@ -285,12 +287,54 @@ class EdgeAgent:
             self._save()
 
     def _save(self, *, force: bool = False) -> None:
-        now = time.monotonic()
+        """Save the newest state: here and now when `force` (after a save in flight); otherwise in a
+        background thread, one save at a time, and at least max(save_every_s, 5 x the last save's time)
+        after the last one ended (at 1M delegations a save takes seconds, and the feed loop must not wait
+        for it). A state left unsaved is saved by a later call: the report thread calls every few seconds."""
+        if force:
+            with self._saving:
+                self._write_state()
+            return
         if self._state.revision == self._saved_revision:
             return
-        if not force and now - self._last_save < self._options.save_every_s:
+        if time.monotonic() - self._last_save < max(self._options.save_every_s, 5 * self._save_took):
             return
+        if not self._saving.acquire(blocking=False):
+            return
+        try:
+            threading.Thread(target=self._save_in_background, name="edge-save", daemon=True).start()
+        except BaseException:
+            self._saving.release()
+            raise
+
+    def _save_in_background(self) -> None:
+        try:
+            self._write_state()
+        except Exception:  # the state stays served; the next save tries again
+            _log.exception("edge.save_failed")
+        finally:
+            self._saving.release()
+
+    def _write_state(self) -> None:
         with self._lock:
             state = self._state
-        self._store.save(state)
-        self._saved_revision, self._last_save = state.revision, now
+        if state.revision == self._saved_revision:
+            return
+        start = time.monotonic()
+        self._store.save(state)  # EdgeState is an immutable snapshot: later installs make new ones
+        end = time.monotonic()
+        self._saved_revision, self._last_save, self._save_took = state.revision, end, end - start
+
+
+def _served_by(table: EdgeTable) -> Callable[[Tracked], bool]:
+    """Whether `table` still serves a tracked connection by its object: decided once per destination,
+    object and hostname, which tens of thousands of tracked connections share far fewer of."""
+    decided: dict[Tracked, bool] = {}
+
+    def still_served(t: Tracked) -> bool:
+        served = decided.get(t)
+        if served is None:
+            served = decided[t] = not stale_connections(table, (t,))
+        return served
+
+    return still_served

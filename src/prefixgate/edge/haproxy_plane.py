@@ -6,6 +6,7 @@ import ipaddress
 import logging
 from collections.abc import Callable, Collection, Mapping
 
+from ..domain.net import IPAddress
 from .haproxy_config import HAPROXY_BIN, HaproxySettings
 from .haproxy_maps import MapSet
 from .haproxy_programmer import MapProgrammer, TrackedConnection
@@ -82,7 +83,8 @@ class HaproxyDataPlane:
         """Close the tracked connections that `still_served` says lost what they reached."""
         if self._programmer is None:
             return 0
-        return self._programmer.close_revoked(lambda t: not still_served(_tracked(t)))
+        tracked = _tracked_by_destination()
+        return self._programmer.close_revoked(lambda t: not still_served(tracked(t)))
 
     def outcomes(self) -> Mapping[str, int]:
         return self._programmer.outcomes() if self._programmer is not None else {}
@@ -99,5 +101,15 @@ class HaproxyDataPlane:
             self._supervisor.detach()
 
 
-def _tracked(t: TrackedConnection) -> Tracked:
-    return Tracked(ipaddress.ip_address(t.edge_ip.strip("[]")), t.edge_port, t.object_id, t.hostname or None)
+def _tracked_by_destination() -> Callable[[TrackedConnection], Tracked]:
+    """st_conns' connections as the table's `Tracked`, each edge address parsed once (many connections
+    share one)."""
+    addresses: dict[str, IPAddress] = {}
+
+    def tracked(t: TrackedConnection) -> Tracked:
+        address = addresses.get(t.edge_ip)
+        if address is None:
+            address = addresses[t.edge_ip] = ipaddress.ip_address(t.edge_ip.strip("[]"))
+        return Tracked(address, t.edge_port, t.object_id, t.hostname or None)
+
+    return tracked

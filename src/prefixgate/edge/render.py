@@ -26,7 +26,7 @@ Slots and blocks are numbered 1, 2, ... in address order, so the same table alwa
 maps. Given the maps of the previous table, `render_maps` keeps the numbers of edge IPs and account
 sets that remain and gives new ones numbers the previous maps did not use, so a change touches only
 the entries it changes, and no number means one thing in the old maps and another in the new
-(which `diff_maps` relies on to order updates safely).
+(which `haproxy_maps.plan_changes` relies on to update without gaps).
 
 `update_maps` brings the maps forward over one `update_table` step: it renders only the edge IPs,
 prefixes and hostnames the step recomputed, and says which entries changed, so neither rendering nor
@@ -46,6 +46,7 @@ from typing import Final
 from ..domain.net import IPAddress
 from ..domain.spectrum import parse_protocol
 from .intervals import cidr_cover
+from .map_names import CDN_GRANT, CDN_IP, HOSTNAME, MAP_NAMES, SLOT_SIZE, SPECTRUM_IP, SPECTRUM_PORT
 from .state import AppRow
 from .table import Answer, EdgeTable, HostEntry, PortClaim, TableDelta
 
@@ -69,13 +70,6 @@ __all__ = [
     "update_maps",
 ]
 
-SPECTRUM_IP: Final = "spectrum_ip.map"
-SPECTRUM_PORT: Final = "spectrum_port.map"
-CDN_IP: Final = "cdn_ip.map"
-CDN_GRANT: Final = "cdn_grant.map"
-HOSTNAME: Final = "hostname.map"
-MAP_NAMES: Final = (SPECTRUM_IP, SPECTRUM_PORT, CDN_IP, CDN_GRANT, HOSTNAME)
-SLOT_SIZE: Final = 65536
 NO_ADDRESS: Final = "-"
 _ATTR: Final = dict(zip(MAP_NAMES, ("spectrum_ip", "spectrum_port", "cdn_ip", "cdn_grant", "hostname"), strict=True))
 

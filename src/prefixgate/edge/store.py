@@ -25,8 +25,9 @@ class StateStore:
 
     def save(self, state: EdgeState) -> None:
         tmp = self.path.with_suffix(".tmp")
+        text = json.dumps(encode_snapshot(state), separators=(",", ":"))  # json.dump would not use the C encoder
         with tmp.open("w", encoding="utf-8") as f:
-            json.dump(encode_snapshot(state), f, separators=(",", ":"))
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         tmp.replace(self.path)
