@@ -160,9 +160,10 @@ def _incremental(
         new_maps, diff = _timed(
             t, f"incr_{name}_maps_s", lambda n=new_table, d=delta: update_maps(maps, table, n, d, resolved=resolved)
         )
-        old_sub = {m: {k: maps.entries(m)[k] for k in keys if k in maps.entries(m)} for m, keys in diff.items()}
-        new_sub = {m: {k: v for k, v in keys.items() if v is not None} for m, keys in diff.items()}
-        steps = _timed(t, f"incr_{name}_plan_s", lambda o=old_sub, n=new_sub: plan_changes(o, n))
+        keys = {m: entries.keys() for m, entries in diff.items()}
+        steps = _timed(
+            t, f"incr_{name}_plan_s", lambda n=new_maps, k=keys: plan_changes(maps.as_dict(), n.as_dict(), k)
+        )
         out[f"{name}_steps"] = len(steps)
         if name == "revoke":
             out["revoke_maps"] = new_maps

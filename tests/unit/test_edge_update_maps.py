@@ -2,7 +2,8 @@
 
 For random states and random changes, the maps made from the old maps with `update_table`'s delta must
 route every probe through the HAProxy model (tests/unit/haproxy_model.py) as the new table says, report
-exactly the entries that differ, and never give a slot or block number a second meaning.
+exactly the entries that differ (so planning over only those keys gives the whole plan), and never give
+a slot or block number a second meaning.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import defaultdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from prefixgate.edge.haproxy_maps import plan_changes
 from prefixgate.edge.render import MAP_NAMES, MapSet, adds_only, only_adds, render_maps, update_maps
 from prefixgate.edge.state import EdgeState
 from prefixgate.edge.table import compile_table, update_table
@@ -39,6 +41,8 @@ def _check_step(old: MapSet, new: MapSet, changes: dict[str, dict[str, str | Non
         expected_changes = {k: after.get(k) for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
         assert changes.get(name, {}) == expected_changes, name
     assert adds_only(old, changes) == only_adds(old, new)
+    keys = {name: entries.keys() for name, entries in changes.items()}
+    assert plan_changes(old.as_dict(), new.as_dict(), keys) == plan_changes(old.as_dict(), new.as_dict())
     old_slots, new_slots = _slots(old), _slots(new)
     assert all(old_slots[n] == new_slots[n] for n in old_slots.keys() & new_slots.keys()), "a slot changed meaning"
     old_blocks, new_blocks = _blocks(old), _blocks(new)

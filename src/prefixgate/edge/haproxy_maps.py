@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -142,8 +142,11 @@ class _Delta:
     removed: list[str]
 
     @classmethod
-    def of(cls, old: Mapping[str, str], new: Mapping[str, str]) -> _Delta:
-        touched = {k for k, _ in old.items() ^ new.items()}  # set operations on the items run in C
+    def of(cls, old: Mapping[str, str], new: Mapping[str, str], keys: Collection[str] | None = None) -> _Delta:
+        if keys is None:
+            touched = {k for k, _ in old.items() ^ new.items()}  # set operations on the items run in C
+        else:
+            touched = {k for k in keys if old.get(k) != new.get(k)}
         return cls(
             sorted(k for k in touched if k not in old),
             sorted(k for k in touched if k in old and k in new),
@@ -198,8 +201,12 @@ def _unsteady_accounts(
     return out
 
 
-def plan_changes(old: MapSet, new: MapSet) -> list[Step]:
+def plan_changes(old: MapSet, new: MapSet, keys: Mapping[str, Collection[str]] | None = None) -> list[Step]:
     """The runtime-API steps that take HAProxy's maps from `old` to `new`, in the safe order above.
+
+    Args:
+        keys: per map, the only keys that may differ (what `render.update_maps` reports; a map not named
+            has none), so the plan does not compare the entries a change leaves alone; None: compare all.
 
     Raises:
         ValueError: an entry to send that `check_entry` refuses, or an unknown map name.
@@ -209,7 +216,10 @@ def plan_changes(old: MapSet, new: MapSet) -> list[Step]:
             raise ValueError(f"unknown map {name!r}")
     before = {name: old.get(name, {}) for name in MAP_NAMES}
     after = {name: new.get(name, {}) for name in MAP_NAMES}
-    delta = {name: _Delta.of(before[name], after[name]) for name in MAP_NAMES}
+    if keys is None:
+        delta = {name: _Delta.of(before[name], after[name]) for name in MAP_NAMES}
+    else:
+        delta = {name: _Delta.of(before[name], after[name], keys.get(name, ())) for name in MAP_NAMES}
     first: dict[str, list[str]] = {}  # pointers that leave a number whose pointees change
     early: dict[str, list[str]] = {}  # pointees that go from a number pointers move to
     for pointer, pointee, of_value, of_key in _CHAINS:

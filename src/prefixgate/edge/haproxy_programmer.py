@@ -105,7 +105,7 @@ class MapProgrammer:
             RuntimeApiError: HAProxy refused a step (e.g. its maps were not `old`); call `apply_full`.
             ValueError: an entry HAProxy would misread (nothing is sent then).
         """
-        steps = plan_changes(old, new) if keys is None else plan_changes(_only(old, keys), _only(new, keys))
+        steps = plan_changes(old, new, keys)
         done: dict[str, list[Step]] = defaultdict(list)  # the steps sent so far, per map
         for op, name, group in _runs(steps):
             map_id = self.settings.map_path(name)
@@ -168,14 +168,6 @@ class MapProgrammer:
     def outcomes(self) -> dict[str, int]:
         """Connections (HTTP: requests) counted by `path|reason` since HAProxy started."""
         return {e.key: int(e.data.get("gpc0", "0")) for e in self.runtime.show_table(OUTCOMES_TABLE) if e.key}
-
-
-def _only(maps: MapSet, keys: Mapping[str, Collection[str]]) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for name, wanted in keys.items():
-        entries = maps.get(name, {})
-        out[name] = {k: entries[k] for k in wanted if k in entries}
-    return out
 
 
 def _runs(steps: Iterable[Step]) -> Iterable[tuple[str, str, list[Step]]]:
