@@ -1,5 +1,6 @@
 """A fault injector between an edge and its control plane: a small HTTP reverse proxy on loopback that
-passes requests through, or refuses them ("down"), or answers the next long polls 410 ("gone"), or damages
+passes requests through, or refuses them ("down"), or answers the next long polls 410 ("gone", one
+waiting already included: its answer is replaced when it comes), or damages
 snapshots in transit ("corrupt": one row changed, the checksum left as it was)."""
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class FeedProxy:
                     self._answer(502, {"success": False, "errors": [{"code": 10502, "message": "unreachable"}]})
                     return
                 payload = r.content
+                if proxy.gone and self.path.startswith("/client/v4/edge/changes"):  # a poll that was waiting
+                    proxy.gone -= 1
+                    self._answer(410, {"success": False, "errors": [{"code": 2200, "message": "gone"}]})
+                    return
                 if self.path.startswith("/client/v4/edge/snapshot") and r.status_code == 200:
                     proxy.snapshots_served += 1
                     if proxy.mode == "corrupt":

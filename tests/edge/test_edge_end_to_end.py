@@ -163,6 +163,8 @@ def test_a_corrupted_snapshot_is_refused_and_the_old_table_stays(stack: Stack) -
     assert wait_until(lambda: not echoed(s, ("1.2.3.4", 22)), timeout=3)
     loaded = s.edge.metric("prefixgate_edge_snapshots_loaded_total")
     s.proxy.mode, s.proxy.gone = "corrupt", 1  # the next long poll says 410; the snapshot it fetches is damaged
+    # A change elsewhere ends the long poll already waiting (its answer becomes the 410).
+    delegations.create_delegation(s.db, CLI, s.a, s.prefix_id, "1.2.3.10/32", s.b)
     assert wait_until(lambda: (s.edge.metric("prefixgate_edge_snapshots_refused_total") or 0) >= 1, timeout=10)
     assert s.edge.metric("prefixgate_edge_snapshots_loaded_total") == loaded
     assert http_status(s, HOSTNAME) == 200 and not echoed(s, ("1.2.3.4", 22))  # the old table still serves

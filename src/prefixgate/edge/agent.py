@@ -1,9 +1,10 @@
 """`prefixgate edge`: follow the change feed, compile, and keep HAProxy programmed.
 
 One loop thread follows the feed (snapshot, then long-polled changes) and installs each new state: it
-compiles the table, renders the maps, programs the differences into HAProxy and closes established
-connections that stopped being served. A second thread reports the served revision to the control plane
-every few seconds and refreshes origin names. HAProxy's supervisor restarts it if it dies and calls
+compiles the table (only what the changes touched), renders the maps, programs the differences into
+HAProxy and closes established connections that stopped being served. A second thread reports the
+served revision to the control plane soon after each install (coalesced) and every few seconds; a
+third refreshes origin names and saves the state. HAProxy's supervisor restarts it if it dies and calls
 `reprogram`, which loads the current maps again. An agent started where an earlier one left HAProxy
 serving adopts it and loads its own table into it (haproxy_supervisor.py).
 """
@@ -90,6 +91,7 @@ class EdgeAgent:
         self._maps: MapSet = {}
         self._status = EdgeStatus()
         self._stop = threading.Event()
+        self._report_due = threading.Event()  # an install happened: report the revision (coalesced)
         self._saved_revision = -1
         self._last_save = 0.0  # when the last save ended (monotonic), and how long it took
         self._save_took = 0.0
@@ -146,7 +148,8 @@ class EdgeAgent:
         self._rendered = self._render(self._table)
         self._maps = self._rendered.as_dict()
         self._plane.start(self._maps, self.reprogram)
-        for target, name in ((self._follow, "edge-feed"), (self._refresh, "edge-report")):
+        threads = ((self._follow, "edge-feed"), (self._reporting, "edge-report"), (self._refresh, "edge-refresh"))
+        for target, name in threads:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -155,6 +158,7 @@ class EdgeAgent:
         """Stop following the feed and save the state; stop HAProxy too, unless `leave_serving` (then it
         keeps serving the last maps, and the next agent on the same state dir adopts it)."""
         self._stop.set()
+        self._report_due.set()
         for thread in self._threads:
             # A long poll in flight is not waited for: its thread is a daemon, and nothing it could still
             # install matters once HAProxy stops (or is let go: the plane then programs nothing more).
@@ -260,7 +264,7 @@ class EdgeAgent:
             closed = self._plane.close_unserved(_served_by(table))
         if closed:
             self._set(connections_closed=self._status.connections_closed + closed)
-        self._report()
+        self._report_due.set()  # off this thread: the next change is not kept waiting for the answer
         self._save()
 
     # ---- reports, names and the state on disk --------------------------------------------------------
@@ -271,9 +275,18 @@ class EdgeAgent:
         except FeedUnavailable:
             self._set(reports_failed=self._status.reports_failed + 1)
 
+    def _reporting(self) -> None:
+        """Report the served revision soon after each install (installs while a report is in flight make
+        one more report, not one each), and every report_every_s anyway, so the node stays live."""
+        while not self._stop.is_set():
+            self._report_due.wait(self._options.report_every_s)
+            if self._stop.is_set():
+                return
+            self._report_due.clear()
+            self._report()
+
     def _refresh(self) -> None:
         while not self._stop.wait(self._options.report_every_s):
-            self._report()
             with self._lock:
                 table = self._table
             _, changed = self._names.resolve(table.origin_names)
