@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .haproxy_config import CONNS_TABLE, FRONTEND, OUTCOMES_TABLE, HaproxySettings
+from .haproxy_config import CONNS_TABLE, FRONTEND, OUTCOMES_TABLE, SERVED_BY_BACKEND, HaproxySettings
 from .haproxy_maps import MAP_NAMES, MapSet, Step, plan_changes
 from .haproxy_runtime import RuntimeApi, RuntimeApiError
 
@@ -164,8 +164,17 @@ class MapProgrammer:
     # -- counters ----------------------------------------------------------------------------------
 
     def outcomes(self) -> dict[str, int]:
-        """Connections (HTTP: requests) counted by `path|reason` since HAProxy started."""
-        return {e.key: int(e.data.get("gpc0", "0")) for e in self.runtime.show_table(OUTCOMES_TABLE) if e.key}
+        """Connections (HTTP: requests) counted by `path|reason` since HAProxy started.
+
+        Refusals and HTTP requests are counted in st_outcomes; served Spectrum and TLS connections are
+        the sessions of the backends that only they enter (SERVED_BY_BACKEND), which costs no rule.
+        """
+        out = {e.key: int(e.data.get("gpc0", "0")) for e in self.runtime.show_table(OUTCOMES_TABLE) if e.key}
+        sessions = self.runtime.backend_sessions()
+        for key, backends in SERVED_BY_BACKEND.items():
+            if served := sum(sessions.get(b, 0) for b in backends):
+                out[key] = out.get(key, 0) + served
+        return out
 
 
 def _runs(steps: Iterable[Step]) -> Iterable[tuple[str, str, list[Step]]]:
