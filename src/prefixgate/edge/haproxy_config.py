@@ -17,7 +17,8 @@ runtime API updates in place. Structure of the one frontend:
 3. Refusals and HTTP requests are counted in st_outcomes (key `path|reason`, gpc0); served Spectrum and
    TLS connections are counted by HAProxy as sessions of their backends (SERVED_BY_BACKEND), which the
    agent reads beside st_outcomes. Every served connection is tracked in st_conns with key
-   `realsrc|edge_ip:port|object_id|hostname` (realsrc: the socket's source) so revocation can find it.
+   `realsrc|edge_ip:port|object_id|hostname` (realsrc: the socket's source; both addresses in hex,
+   which HAProxy writes for a tenth of the cost of text) so revocation can find it.
 
 What each rule costs was measured (BENCHMARKS.md, "The edge data plane"): hence each converter chain
 (a `field()` scan, an address formatted as text) runs once, and later rules test a variable's presence.
@@ -155,7 +156,7 @@ def _cdn_lookup(kind: str, s: HaproxySettings) -> list[str]:
         f"set-var(txn.outcome) str({kind}|hostname_not_active)",
         f'set-var-fmt(txn.outcome) "{kind}|%[var(txn.h),field(3,|)]" if cdn_known',
         f"set-var(txn.outcome) str({kind}|ip_not_usable) if cdn_hostname_served !cdn_granted",
-        'set-var-fmt(txn.ck) "%[fc_src]:%[fc_src_port]|%[var(sess.edge_ip)]:%[var(sess.edge_port)]|'
+        'set-var-fmt(txn.ck) "%[fc_src,hex]:%[fc_src_port]|%[var(sess.edge_ip),hex]:%[var(sess.edge_port)]|'
         '%[var(txn.h),field(1,|)]|%[var(txn.host)]" if cdn_served',
     ]
 
@@ -183,7 +184,8 @@ def _spectrum_session(s: HaproxySettings) -> list[str]:
         f"set-var(sess.app) dst,map_ip({s.map_path(SPECTRUM_IP)},0),mul(65536),add(sess.edge_port),"
         f"map_int({s.map_path(SPECTRUM_PORT)})",
         "set-var(sess.sp) bool(1) if { var(sess.app),field(2,|) -m str served }",
-        'set-var-fmt(sess.ck) "%[fc_src]:%[fc_src_port]|%[dst]:%[dst_port]|%[var(sess.app),field(1,|)]|" if sp_served',
+        'set-var-fmt(sess.ck) "%[fc_src,hex]:%[fc_src_port]|%[dst,hex]:%[dst_port]|'
+        '%[var(sess.app),field(1,|)]|" if sp_served',
         f"track-sc0 var(sess.ck) table {CONNS_TABLE} if sp_served",
         "set-dst var(sess.app),field(3,|) if sp_served",
         "set-dst-port var(sess.app),field(4,|),add(sess.edge_port) if sp_served",
