@@ -18,7 +18,7 @@ runtime API updates in place. Structure of the one frontend:
    TLS connections are counted by HAProxy as sessions of their backends (SERVED_BY_BACKEND), which the
    agent reads beside st_outcomes. Every served connection is tracked in st_conns with key
    `realsrc|edge_ip:port|object_id|hostname` (realsrc: the socket's source; both addresses in hex,
-   which HAProxy writes for a tenth of the cost of text) so revocation can find it.
+   which HAProxy writes far cheaper than text) so revocation can find it.
 
 What each rule costs was measured (BENCHMARKS.md, "The edge data plane"): hence each converter chain
 (a `field()` scan, an address formatted as text) runs once, and later rules test a variable's presence.
