@@ -41,11 +41,13 @@ _QUIET_DNS = {"PREFIXGATE_DNS_SERVER": "127.0.0.1:9", "PREFIXGATE_DNS_TIMEOUT_S"
 class EdgeProcess:
     """`prefixgate edge` as a subprocess, and what its metrics say.
 
-    It runs in a process group of its own (so stopping it reaches its HAProxy and nothing else) but in
-    this script's session: Linux schedules each session as one group (autogroup), and on this shared
-    machine an HAProxy in a session of its own got about half the connections per second that the same
-    HAProxy, configuration and maps got in the benchmark's session. Every HAProxy measured here runs in
-    the benchmark's session, so they are scheduled alike."""
+    It runs in a process group of its own (so stopping it reaches its HAProxy and nothing else), in
+    this script's session; its HAProxy, though, runs in a session of its own (haproxy_process.py spawns
+    it with setsid, so a signal to the agent's group does not reach it). Linux schedules each session as
+    one group (autogroup), and on this shared machine the same HAProxy, configuration and maps got about
+    0.6x the connections per second in a session of its own that they got in the benchmark's session:
+    so the static HAProxy (_tcpload.StaticHaproxy) is started in a session of its own too, and the two
+    HAProxies are scheduled alike."""
 
     def __init__(self, control_plane: str, token: str, state_dir: Path, log: Path) -> None:
         self.listen_port, self.metrics_port = free_port(), free_port()

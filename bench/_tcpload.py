@@ -171,9 +171,9 @@ def median(xs: list[float]) -> float:
 
 
 class StaticHaproxy:
-    """Debian's HAProxy with a fixed configuration: the edge's `global` and `defaults` (so the same
-    threads and timeouts), and per origin port an `accept-proxy` frontend (`ports[i]` in front of
-    `origins[i]`) with one `server`. No maps, no rules, no stick tables."""
+    """Debian's HAProxy with a fixed configuration, in a session of its own like the edge's: the edge's
+    `global` and `defaults` (so the same threads and timeouts), and per origin port an `accept-proxy`
+    frontend (`ports[i]` in front of `origins[i]`) with one `server`. No maps, no rules, no stick tables."""
 
     def __init__(self, state_dir: Path, ports: list[int], origins: list[int], haproxy_bin: str = HAPROXY_BIN) -> None:
         self.settings = HaproxySettings(state_dir=state_dir, listen_port=ports[0])
@@ -207,7 +207,10 @@ class StaticHaproxy:
         s.state_dir.mkdir(parents=True, exist_ok=True)
         s.config_path.write_text(self.config(), encoding="ascii")
         log = (s.state_dir / "haproxy.out").open("ab")
-        self.proc = subprocess.Popen([self.bin, "-db", "-f", str(s.config_path)], stdout=log, stderr=log)
+        # A session of its own, as the edge's HAProxy has (see _edge_stack.EdgeProcess: autogroup scheduling).
+        self.proc = subprocess.Popen(
+            [self.bin, "-db", "-f", str(s.config_path)], stdout=log, stderr=log, start_new_session=True
+        )
         log.close()
         runtime = RuntimeApi(s.socket_path, timeout=2)
         deadline = time.monotonic() + 10

@@ -38,6 +38,12 @@ def test_a_prepared_version_is_invisible_until_committed(edge: Edge) -> None:
     assert rt.show_map(map_id) == {"b.example": "h2|acct|served|10.0.0.2"}
 
 
+def test_backend_sessions_names_every_backend_and_counts_from_zero(edge: Edge) -> None:
+    sessions = edge.runtime.backend_sessions()
+    assert {"pp_off", "pp_v1", "pp_v2", "tls_pass", "http_route", "st_conns", "st_outcomes"} <= set(sessions)
+    assert set(sessions.values()) == {0}
+
+
 def test_refusals_raise_with_haproxys_answer(edge: Edge) -> None:
     rt, map_id = edge.runtime, edge.settings.map_path("hostname.map")
     with pytest.raises(RuntimeApiError, match="Unknown map identifier"):

@@ -11,6 +11,7 @@ import pytest
 
 from tests.edge.harness import CLIENT, Edge, start_edge
 from tests.edge.origins import EchoOrigin, consecutive_echo_origins, is_closed, recv_until
+from tests.support import free_port
 
 
 def slot_key(slot: int, start: int, end: int | None = None) -> str:
@@ -38,6 +39,7 @@ def edge(state_dir: Path, origins: dict[str, EchoOrigin]) -> Iterator[Edge]:
         "spectrum_port.map": {
             slot_key(1, 22): f"app-ssh|served|127.0.0.1|{ssh - 22}|off",
             slot_key(1, 23): "app-blocked|app_blocked|127.0.0.1|0|off",
+            slot_key(1, 24): f"app-dead|served|127.0.0.1|{free_port() - 24}|off",  # nothing listens there
             slot_key(1, 443): f"app-443|served|127.0.0.1|{ssh - 443}|off",
             slot_key(1, 2201): f"app-v1|served|127.0.0.1|{v1 - 2201}|v1",
             slot_key(1, 2202): f"app-v2|served|127.0.0.1|{v2 - 2202}|v2",
@@ -80,6 +82,14 @@ def test_a_blocked_app_is_closed_and_counted_by_its_reason(edge: Edge, origins: 
         assert is_closed(s, timeout=2)
     assert origins["ssh"].connections == before
     assert edge.programmer.outcomes() == {"tcp|app_blocked": 1}
+
+
+def test_a_served_connection_is_counted_once_even_when_its_origin_refuses(edge: Edge) -> None:
+    # Served connections are counted as sessions of the pp_* backends: HAProxy's connect retries to the
+    # dead origin must not count again.
+    with edge.connect(("1.2.3.4", 24)) as s:
+        assert is_closed(s, timeout=5)
+    assert edge.programmer.outcomes() == {"spectrum|served": 1}
 
 
 def test_a_port_range_maps_onto_the_origin_range(edge: Edge) -> None:

@@ -3,18 +3,25 @@
 Nothing in it changes while the edge runs: routing lives in the five maps (haproxy_maps.py), which the
 runtime API updates in place. Structure of the one frontend:
 
-1. Remember the address the client asked for (the PROXY header's destination) and the real socket
-   source in session variables, once per connection: later rules change `dst`, and after the HTTP
-   upgrade every request of a keep-alive connection is a new stream of the same session.
-2. Spectrum: edge IP -> slot (spectrum_ip.map), slot*65536+port -> app (spectrum_port.map). Served:
-   set-dst/set-dst-port to the origin and one of pp_off/pp_v1/pp_v2. Nothing here reads client data,
-   so server-first protocols (SSH) work although the frontend has an inspect-delay.
-3. Not served by Spectrum: port 80 goes to http_route (mode http; HAProxy upgrades the TCP stream),
-   which routes each request by its Host; port 443 waits for a ClientHello with SNI (the only rule
-   that reads client data, so the only one the inspect-delay applies to) and is passed through to the
-   origin's TLS port; any other port is closed at once.
-4. Every outcome is counted in st_outcomes (key `path|reason`, gpc0), and every served connection is
-   tracked in st_conns with key `realsrc|edge_ip:port|object_id|hostname` so revocation can find it.
+1. Once per connection (`tcp-request session`, after the PROXY header set `dst` to the address the
+   client asked for): Spectrum, edge IP -> slot (spectrum_ip.map), slot*65536+port -> app
+   (spectrum_port.map), in one converter chain. Served: track the connection, set-dst/set-dst-port to
+   the origin, then one of pp_off/pp_v1/pp_v2. Nothing here reads client data, so server-first
+   protocols (SSH) work although the frontend has an inspect-delay. Not served: the edge address is
+   kept in session variables (later rules change `dst`, and after the HTTP upgrade every request of a
+   keep-alive connection is a new stream of the same session); a port other than 80 and 443 is
+   counted and closed.
+2. Per stream: port 80 goes to http_route (mode http; HAProxy upgrades the TCP stream), which routes
+   each request by its Host; port 443 waits for a ClientHello with SNI (the only rule that reads client
+   data, so the only one the inspect-delay applies to) and is passed through to the origin's TLS port.
+3. Refusals and HTTP requests are counted in st_outcomes (key `path|reason`, gpc0); served Spectrum and
+   TLS connections are counted by HAProxy as sessions of their backends (SERVED_BY_BACKEND), which the
+   agent reads beside st_outcomes. Every served connection is tracked in st_conns with key
+   `realsrc|edge_ip:port|object_id|hostname` (realsrc: the socket's source; both addresses in hex,
+   which HAProxy writes far cheaper than text) so revocation can find it.
+
+What each rule costs was measured (BENCHMARKS.md, "The edge data plane"): hence each converter chain
+(a `field()` scan, an address formatted as text) runs once, and later rules test a variable's presence.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ __all__ = [
     "FRONTEND",
     "HAPROXY_BIN",
     "OUTCOMES_TABLE",
+    "SERVED_BY_BACKEND",
     "ConfigError",
     "HaproxySettings",
     "check_config",
@@ -43,6 +51,8 @@ HAPROXY_BIN: Final = "/usr/sbin/haproxy"
 FRONTEND: Final = "edge"
 CONNS_TABLE: Final = "st_conns"
 OUTCOMES_TABLE: Final = "st_outcomes"
+# Outcomes not counted in st_outcomes: every session of these backends is one (HAProxy counts them anyway).
+SERVED_BY_BACKEND: Final = {"spectrum|served": ("pp_off", "pp_v1", "pp_v2"), "tls|served": ("tls_pass",)}
 _SAFE_PATH: Final = re.compile(r"^[A-Za-z0-9_./+-]+$")
 
 
@@ -146,7 +156,7 @@ def _cdn_lookup(kind: str, s: HaproxySettings) -> list[str]:
         f"set-var(txn.outcome) str({kind}|hostname_not_active)",
         f'set-var-fmt(txn.outcome) "{kind}|%[var(txn.h),field(3,|)]" if cdn_known',
         f"set-var(txn.outcome) str({kind}|ip_not_usable) if cdn_hostname_served !cdn_granted",
-        'set-var-fmt(txn.ck) "%[var(sess.rsrc)]|%[var(sess.edge_ip)]:%[var(sess.edge_port)]|'
+        'set-var-fmt(txn.ck) "%[fc_src,hex]:%[fc_src_port]|%[var(sess.edge_ip),hex]:%[var(sess.edge_port)]|'
         '%[var(txn.h),field(1,|)]|%[var(txn.host)]" if cdn_served',
     ]
 
@@ -160,40 +170,48 @@ def _cdn_acls(s: HaproxySettings) -> list[str]:
     ]
 
 
-def _frontend(s: HaproxySettings) -> list[str]:
-    once = "unless { var(sess.edge_port) -m found }"
-    rules = [
-        f'set-var-fmt(sess.rsrc) "%[fc_src]:%[fc_src_port]" {once}',
-        f"set-var(sess.edge_ip) dst {once}",
-        f"set-var(sess.edge_port) dst_port {once}",
-        f"set-var(txn.slot) var(sess.edge_ip),map_ip({s.map_path(SPECTRUM_IP)},0)",
-        "set-var(txn.key) var(txn.slot),mul(65536),add(sess.edge_port)",
-        f"set-var(txn.app) var(txn.key),map_int({s.map_path(SPECTRUM_PORT)})",
-        "set-var(txn.off) var(txn.app),field(4,|)",
-        "set-var(txn.oport) var(sess.edge_port),add(txn.off)",
-        "set-var(txn.outcome) str(tcp|no_app)",
-        'set-var-fmt(txn.outcome) "tcp|%[var(txn.app),field(2,|)]" if { var(txn.app) -m found }',
-        # 1. Spectrum
-        "set-var(txn.outcome) str(spectrum|served) if sp_served",
-        'set-var-fmt(txn.ck) "%[var(sess.rsrc)]|%[var(sess.edge_ip)]:%[var(sess.edge_port)]|'
-        '%[var(txn.app),field(1,|)]|" if sp_served',
-        f"track-sc0 var(txn.ck) table {CONNS_TABLE} if sp_served",
-        *_count("if sp_served"),
-        "set-dst var(txn.app),field(3,|) if sp_served",
-        "set-dst-port var(txn.oport) if sp_served",
+def _spectrum_session(s: HaproxySettings) -> list[str]:
+    """`tcp-request session` rules: run once per connection, after the PROXY header set `dst`.
+
+    Every Spectrum step is here (nothing reads client data), each converter chain run once: the lookup
+    into sess.app, "served" into sess.sp (which the later rules only test for presence), the tracking key,
+    the origin. A served connection is counted by its pp_* backend, not here. What Spectrum does not
+    serve keeps the edge address in sess.edge_ip (the CDN path reads it, per stream) or, on a port that
+    is neither 80 nor 443, is counted by its reason and closed.
+    """
+    return [
+        "set-var(sess.edge_port) dst_port",
+        f"set-var(sess.app) dst,map_ip({s.map_path(SPECTRUM_IP)},0),mul(65536),add(sess.edge_port),"
+        f"map_int({s.map_path(SPECTRUM_PORT)})",
+        "set-var(sess.sp) bool(1) if { var(sess.app),field(2,|) -m str served }",
+        'set-var-fmt(sess.ck) "%[fc_src,hex]:%[fc_src_port]|%[dst,hex]:%[dst_port]|'
+        '%[var(sess.app),field(1,|)]|" if sp_served',
+        f"track-sc0 var(sess.ck) table {CONNS_TABLE} if sp_served",
+        "set-dst var(sess.app),field(3,|) if sp_served",
+        "set-dst-port var(sess.app),field(4,|),add(sess.edge_port) if sp_served",
         "accept if sp_served",
-        # 2. HTTP: routed request by request in http_route
+        "set-var(sess.edge_ip) dst",
+        "accept if is_http || is_tls",
+        "set-var(sess.outcome) str(tcp|no_app)",
+        'set-var-fmt(sess.outcome) "tcp|%[var(sess.app),field(2,|)]" if { var(sess.app) -m found }',
+        f"track-sc1 var(sess.outcome) table {OUTCOMES_TABLE}",
+        "sc-inc-gpc0(1)",
+        "reject",
+    ]
+
+
+def _frontend(s: HaproxySettings) -> list[str]:
+    rules = [
+        "accept if sp_served",
+        # HTTP: routed request by request in http_route
         "accept if is_http",
-        # 3. anything but TLS is closed
-        *_count("if !is_tls"),
-        "reject if !is_tls",
-        # TLS: the one rule that waits for client data
+        # TLS (every other port was closed by the session rules): the one rule that waits for client data
         "set-var(txn.outcome) str(tls|no_sni) if !has_sni",
         *_count("if !has_sni"),
         "reject if !has_sni",
         "set-var(txn.host) req.ssl_sni,lower",
         *_cdn_lookup("tls", s),
-        *_count(),
+        *_count("unless cdn_served"),  # served: counted by tls_pass
         "reject unless cdn_served",
         f"track-sc0 var(txn.ck) table {CONNS_TABLE}",
         "set-dst var(txn.h),field(4,|)",
@@ -204,14 +222,16 @@ def _frontend(s: HaproxySettings) -> list[str]:
         "    mode tcp",
         f"    bind {_bind_address(s.listen_host, s.listen_port)} accept-proxy",
         f"    tcp-request inspect-delay {_ms(s.hello_timeout_s)}",
-        "    acl sp_served var(txn.app),field(2,|) -m str served",
+        "    acl sp_served var(sess.sp) -m found",
         "    acl is_http var(sess.edge_port) -m int 80",
         "    acl is_tls var(sess.edge_port) -m int 443",
         "    acl has_sni req.ssl_sni -m found",
         *(f"    {a}" for a in _cdn_acls(s)),
+        *(f"    tcp-request session {r}" for r in _spectrum_session(s)),
         *(f"    tcp-request content {r}" for r in rules),
-        "    use_backend pp_v1 if sp_served { var(txn.app),field(5,|) -m str v1 }",
-        "    use_backend pp_v2 if sp_served { var(txn.app),field(5,|) -m str v2 }",
+        # `-m end |v1`: the value's last field is exactly v1 (cheaper than extracting it with field())
+        "    use_backend pp_v1 if sp_served { var(sess.app) -m end |v1 }",
+        "    use_backend pp_v2 if sp_served { var(sess.app) -m end |v2 }",
         "    use_backend pp_off if sp_served",
         "    use_backend http_route if is_http",
         "    use_backend tls_pass if is_tls",

@@ -12,6 +12,7 @@ at most `batch_bytes`, one connection each.
 
 from __future__ import annotations
 
+import csv
 import re
 import socket
 from collections.abc import Iterable, Mapping, Sequence
@@ -233,6 +234,20 @@ class RuntimeApi:
     def shutdown_sessions(self, ptrs: Iterable[str]) -> int:
         """Close streams at once; one already gone is not an error. Returns how many were asked."""
         return self.changes((f"shutdown session {p}" for p in ptrs), tolerate=("No such session",))
+
+    def backend_sessions(self) -> dict[str, int]:
+        """Each backend's sessions since HAProxy started (`show stat`'s stot of its BACKEND row)."""
+        answer = self.command("show stat -1 2 -1")  # every proxy, backend rows only
+        lines = answer.splitlines()
+        if not lines or not lines[0].startswith("# pxname,svname,"):
+            raise RuntimeApiError("show stat", answer)
+        columns = lines[0][2:].split(",")
+        name, kind, stot = columns.index("pxname"), columns.index("svname"), columns.index("stot")
+        out: dict[str, int] = {}
+        for row in csv.reader(lines[1:]):
+            if len(row) > stot and row[kind] == "BACKEND":
+                out[row[name]] = int(row[stot] or 0)
+        return out
 
     def show_info(self) -> dict[str, str]:
         """`show info` as a dict (Pid, Uptime_sec, CurrConns, ...)."""
