@@ -1,12 +1,13 @@
 """`prefixgate edge`: follow the change feed, compile, and keep HAProxy programmed.
 
 One loop thread follows the feed (snapshot, then long-polled changes) and installs each new state: it
-compiles the table (only what the changes touched), renders the maps, programs the differences into
-HAProxy and closes established connections that stopped being served. A second thread reports the
-served revision to the control plane soon after each install (coalesced) and every few seconds; a
-third refreshes origin names and saves the state. HAProxy's supervisor restarts it if it dies and calls
-`reprogram`, which loads the current maps again. An agent started where an earlier one left HAProxy
-serving adopts it and loads its own table into it (haproxy_supervisor.py).
+compiles the table (only what the changes touched), renders the maps and programs the differences into
+HAProxy. A second thread then closes the established connections that stopped being served, a third
+reports the served revision to the control plane soon after each install (both coalesced: one run
+covers every install made during the last), and a fourth refreshes origin names and saves the state.
+HAProxy's supervisor restarts it if it dies and calls `reprogram`, which loads the current maps again.
+An agent started where an earlier one left HAProxy serving adopts it and loads its own table into it
+(haproxy_supervisor.py).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class EdgeAgent:
         self._status = EdgeStatus()
         self._stop = threading.Event()
         self._report_due = threading.Event()  # an install happened: report the revision (coalesced)
+        self._close_due = threading.Event()  # an install may have left connections without their object
         self._saved_revision = -1
         self._last_save = 0.0  # when the last save ended (monotonic), and how long it took
         self._save_took = 0.0
@@ -148,7 +150,12 @@ class EdgeAgent:
         self._rendered = self._render(self._table)
         self._maps = self._rendered.as_dict()
         self._plane.start(self._maps, self.reprogram)
-        threads = ((self._follow, "edge-feed"), (self._reporting, "edge-report"), (self._refresh, "edge-refresh"))
+        threads = (
+            (self._follow, "edge-feed"),
+            (self._closing, "edge-close"),
+            (self._reporting, "edge-report"),
+            (self._refresh, "edge-refresh"),
+        )
         for target, name in threads:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -159,6 +166,7 @@ class EdgeAgent:
         keeps serving the last maps, and the next agent on the same state dir adopts it)."""
         self._stop.set()
         self._report_due.set()
+        self._close_due.set()
         for thread in self._threads:
             # A long poll in flight is not waited for: its thread is a daemon, and nothing it could still
             # install matters once HAProxy stops (or is let go: the plane then programs nothing more).
@@ -253,7 +261,6 @@ class EdgeAgent:
             # later full collection: objects alive now move to the permanent generation. Rows freed
             # later are still freed by reference counting.
             gc.freeze()
-        closed = 0
         if previous is None:
             lost = True
         elif changes is not None:
@@ -261,9 +268,7 @@ class EdgeAgent:
         else:
             lost = not only_adds(previous, rendered)
         if lost:  # else nothing can have lost its object
-            closed = self._plane.close_unserved(_served_by(table))
-        if closed:
-            self._set(connections_closed=self._status.connections_closed + closed)
+            self._close_due.set()
         self._report_due.set()  # off this thread: the next change is not kept waiting for the answer
         self._save()
 
@@ -274,6 +279,27 @@ class EdgeAgent:
             self._feed.report(self._options.node, self._state.revision)
         except FeedUnavailable:
             self._set(reports_failed=self._status.reports_failed + 1)
+
+    def _closing(self) -> None:
+        """After an install that removed or changed map entries, close the established connections the
+        table now being served no longer gives their object. Off the feed thread, so the next change is
+        not kept waiting while st_conns is searched; installs made during a search are covered by one more
+        search against the newest table."""
+        while not self._stop.is_set():
+            self._close_due.wait()
+            if self._stop.is_set():
+                return
+            self._close_due.clear()
+            with self._lock:
+                table = self._table
+            try:
+                closed = self._plane.close_unserved(_served_by(table))
+            except Exception:  # HAProxy restarting, say: the next install searches again
+                _log.exception("edge.close_failed")
+                continue
+            if closed:
+                with self._lock:
+                    self._status = replace(self._status, connections_closed=self._status.connections_closed + closed)
 
     def _reporting(self) -> None:
         """Report the served revision soon after each install (installs while a report is in flight make
