@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -457,3 +458,21 @@ def prefix_row(
         "created_at": now,
         "modified_at": now,
     }
+
+
+def debian_tool(binary: str, package: str, needed_by: str) -> str:
+    """The `binary` on PATH; otherwise install the Debian `package` (as root, with apt-get), or exit saying how."""
+    if found := shutil.which(binary):
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"{binary} is not on PATH; installing the Debian package {package}", file=sys.stderr)
+        install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", package]
+        if subprocess.run(install, capture_output=True, check=False).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=False)
+            subprocess.run(install, capture_output=True, check=False)
+        if found := shutil.which(binary):
+            return found
+    raise SystemExit(
+        f"{needed_by} needs {binary} and could not find or install it: "
+        f"install the Debian package `{package}` (apt-get install {package}, as root) or put {binary} on PATH."
+    )

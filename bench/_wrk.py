@@ -4,14 +4,13 @@ script's done() hook printed (counts, wrk's error counts and latency quantiles).
 from __future__ import annotations
 
 import json
-import os
 import resource
-import shutil
 import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _common import debian_tool
 
 SCRIPTS = Path(__file__).resolve().parent / "wrk"
 REPORT = SCRIPTS / "report.lua"  # counts and latencies only: the script of plain GET phases
@@ -22,20 +21,7 @@ ERROR_KINDS = ("connect", "read", "write", "status", "timeout")  # wrk's own cou
 
 def find_wrk() -> str:
     """The `wrk` on PATH; otherwise install the Debian package (as root, with apt-get), or exit saying how."""
-    if found := shutil.which("wrk"):
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("wrk is not on PATH; installing the Debian package wrk", file=sys.stderr)
-        install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "wrk"]
-        if subprocess.run(install, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], capture_output=True)
-            subprocess.run(install, capture_output=True)
-        if found := shutil.which("wrk"):
-            return found
-    raise SystemExit(
-        "bench_http needs wrk and could not find or install it: "
-        "install the Debian package `wrk` (apt-get install wrk, as root) or put a wrk binary on PATH."
-    )
+    return debian_tool("wrk", "wrk", "bench_http")
 
 
 @dataclass

@@ -10,7 +10,7 @@ Instructions counted are HAProxy's user-space ones (the kernel's work for a conn
 every configuration). Targets: the static HAProxy of bench_edge_proxy.py, the edge's configuration of the
 working tree, and that of each `--rev` (its src/prefixgate/edge/haproxy_config.py, loaded from git). The
 edge configurations get the same small maps, with 1.2.3.4:22 a served app whose origin is the echo origin.
-Needs valgrind (Debian package valgrind).
+Needs valgrind (Debian package valgrind; installed with apt-get when missing and run as root).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import free_port
+from _common import debian_tool, free_port
 from _tcpload import EchoOrigin, StaticHaproxy, build_tcpload, echo_once, proxy_v2
 from prefixgate.edge import haproxy_config
 from prefixgate.edge.haproxy_runtime import RuntimeApi, RuntimeApiError
@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=3000)
     parser.add_argument("--rev", action="append", default=[], help="also the configuration of this git revision")
     args = parser.parse_args()
+    debian_tool("valgrind", "valgrind", "bench_edge_instructions")
     with tempfile.TemporaryDirectory(prefix="edge-instr-") as d, EchoOrigin(build_tcpload(Path(d))) as origin:
         tmp = Path(d)
         ports = [free_port(), free_port()]
