@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from types import MappingProxyType
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 from ..domain.bindings import CDN, SPECTRUM
 from ..domain.dnsname import parse_hostname
@@ -464,12 +464,7 @@ def update_table(table: EdgeTable, state: EdgeState, touched: Mapping[str, Set[s
             if row is None:
                 continue
             names.add(row.hostname)
-            ids = host_ids.get(row.hostname, frozenset())
-            ids = ids | {row_id} if present else ids - {row_id}
-            if ids:
-                host_ids[row.hostname] = ids
-            else:
-                host_ids.pop(row.hostname, None)
+            _mark(host_ids, row.hostname, row_id, present)
     if zones:  # a zone's pause or fallback origin changes only the entries its rows won
         names.update(name for name, e in table.hostnames.items() if e.host.zone_id in zones)
     hostnames = table.hostnames.copy()  # the dict behind the proxy: no key is hashed again
@@ -514,12 +509,7 @@ def update_table(table: EdgeTable, state: EdgeState, touched: Mapping[str, Set[s
             _bump(name_refs, _app_origin_name(app), 1 if present else -1)
             for key in _claim_keys(app):
                 keys.add(key)
-                ids = apps_at.get(key, frozenset())
-                ids = ids | {app_id} if present else ids - {app_id}
-                if ids:
-                    apps_at[key] = ids
-                else:
-                    apps_at.pop(key, None)
+                _mark(apps_at, key, app_id, present)
         udp.discard(app_id)
         now = state.apps.get(app_id)
         if now is not None and _protocol(now.protocol).transport == "udp":
@@ -563,6 +553,19 @@ def update_table(table: EdgeTable, state: EdgeState, touched: Mapping[str, Set[s
         _index=index,
     )
     return new, TableDelta(frozenset(keys), frozenset(cdn_dirty), frozenset(names))
+
+
+K = TypeVar("K")
+
+
+def _mark(index: dict[K, frozenset[str]], key: K, item: str, present: bool) -> None:
+    """Add `item` to (or remove it from) the set at `key`; an empty set leaves the index."""
+    ids = index.get(key, frozenset())
+    ids = ids | {item} if present else ids - {item}
+    if ids:
+        index[key] = ids
+    else:
+        index.pop(key, None)
 
 
 def _moved_points(
