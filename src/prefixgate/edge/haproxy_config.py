@@ -229,10 +229,11 @@ def _frontend(s: HaproxySettings) -> list[str]:
         *(f"    {a}" for a in _cdn_acls(s)),
         *(f"    tcp-request session {r}" for r in _spectrum_session(s)),
         *(f"    tcp-request content {r}" for r in rules),
-        # `-m end |v1`: the value's last field is exactly v1 (cheaper than extracting it with field())
+        # `-m end |off`: the value's last field is exactly off (cheaper than extracting it with field()).
+        # Most apps send no PROXY header, so their rule comes first: one test instead of three.
+        "    use_backend pp_off if sp_served { var(sess.app) -m end |off }",
         "    use_backend pp_v1 if sp_served { var(sess.app) -m end |v1 }",
         "    use_backend pp_v2 if sp_served { var(sess.app) -m end |v2 }",
-        "    use_backend pp_off if sp_served",
         "    use_backend http_route if is_http",
         "    use_backend tls_pass if is_tls",
     ]
