@@ -1,7 +1,7 @@
 """Edge data-plane benchmark: what `prefixgate edge` costs on the wire, how big a table it can hold, and
 how fast a committed change reaches its HAProxy.
 
-    .venv/bin/python bench/bench_edge_proxy.py [--rounds 5] [--seconds 2] [--scales 0.1,1] [--changes 200]
+    .venv/bin/python bench/bench_edge_proxy.py [--rounds 9] [--seconds 2] [--scales 0.1,1] [--changes 200]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--out BENCHMARKS.md]
         [--parts throughput,scale,propagation] [--tracemalloc-max 0.1]
 
@@ -149,7 +149,7 @@ def scale(tmp: Path, scales: list[float], tracemalloc_max: float) -> list[dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--seconds", type=float, default=2.0, help="each throughput measurement")
     parser.add_argument("--scales", default="0.1,1", help="sizes of the scale part (1: 1M delegations)")
     parser.add_argument("--tracemalloc-max", type=float, default=0.1, help="largest scale measured under tracemalloc")

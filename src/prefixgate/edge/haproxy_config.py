@@ -74,7 +74,9 @@ class HaproxySettings:
         server_timeout_s: an HTTP origin's time to answer.
         idle_timeout_s: inactivity of an established TCP connection (Spectrum, TLS passthrough): the
             tunnel timeout, which replaces the two above once both sides are connected.
-        conns_table_size, conns_expire_s: st_conns capacity, and how long a key outlives its connection.
+        conns_table_size, conns_expire_s: st_conns capacity, and how long after it was written a closed
+            connection's key is dropped (an open one's stays). Not shorter: with many connections open, a
+            1 s or 5 s expiry halved conn/s where 30 s cost a few percent (bench/bench_edge_conns_expiry.py).
         nbthread: HAProxy threads (None: HAProxy's default, one per CPU).
         maxconn: the process's connection limit (None: HAProxy derives it from the file limit).
         master_worker: add `master-worker` (for running the configuration by hand: the supervisor runs
