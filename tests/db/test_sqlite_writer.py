@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from prefixgate.adapters.db.engine import make_engine
 from prefixgate.adapters.db.migrate import upgrade
@@ -130,3 +131,68 @@ def test_many_concurrent_writers_all_land(db: SqlDatabase) -> None:
         list(pool.map(write, [made[i::12] for i in range(12)]))
     assert all(_stored(db, a.id) for a in made)
     assert db.sqlite_writer is not None and db.sqlite_writer.queue.waiting == 0
+
+
+@pytest.fixture
+def statements(db: SqlDatabase) -> list[str]:
+    """Every statement SQLite runs on connections opened from here on, in order."""
+    seen: list[str] = []
+
+    def trace(dbapi_conn: Any, _record: object, _proxy: object) -> None:
+        dbapi_conn.set_trace_callback(seen.append)
+
+    event.listen(db.engine, "checkout", trace)
+    return seen
+
+
+def _commits(statements: list[str]) -> list[str]:
+    """The synchronous setting each COMMIT ran under: "FULL" unless a NORMAL pragma came just before it."""
+    out, mode = [], "FULL"
+    for s in statements:
+        if s.startswith("PRAGMA synchronous="):
+            mode = s.removeprefix("PRAGMA synchronous=")
+        elif s == "COMMIT":
+            out.append(mode)
+    return out
+
+
+def _touch(db: SqlDatabase, account: Account) -> bool:
+    with db.write_if_free() as w:
+        if w is None:
+            return False
+        w.accounts.add(account)
+        w.commit()
+    return True
+
+
+def test_bookkeeping_alone_commits_without_waiting_for_the_disk(db: SqlDatabase, statements: list[str]) -> None:
+    book = _account("bookkeeping")
+    assert _touch(db, book)
+    assert _stored(db, book.id)  # committed and visible, only not fsynced
+    assert _commits(statements) == ["NORMAL"]
+    durable = _account("durable")
+    with db.write() as uow:
+        uow.accounts.add(durable)
+        uow.commit()
+    assert _commits(statements) == ["NORMAL", "FULL"]
+
+
+def test_a_durable_writer_queued_behind_bookkeeping_gets_a_durable_commit_of_its_own(
+    db: SqlDatabase, statements: list[str]
+) -> None:
+    book, durable = _account("bookkeeping"), _account("durable")
+
+    def write_durable() -> bool:
+        with db.write() as uow:
+            uow.accounts.add(durable)
+            uow.commit()
+        return _stored(db, durable.id)
+
+    with ThreadPoolExecutor(1) as pool, db.write_if_free() as w:
+        assert w is not None
+        w.accounts.add(book)
+        queued = _queue_behind(db, pool, write_durable)
+        w.commit()  # not kept open for the durable writer: it could not make this COMMIT durable
+        assert queued.result(timeout=10) is True
+    assert _stored(db, book.id)
+    assert _commits(statements) == ["NORMAL", "FULL"]

@@ -9,6 +9,13 @@ transaction stays open for them; it is committed when nobody waits, or when it h
 is `batch_window_s` old. A writer's commit() returns only after that COMMIT is on disk, so nothing is
 acknowledged before it is durable and visible to readers, and a unit that fails rolls back to its own
 savepoint without touching the others. If the shared COMMIT itself fails, every unit in it fails.
+
+Skippable bookkeeping (begin(wait=False): a token's last use, a session's expiry, settled bindings, the
+hostnames claimed for re-validation) need not survive a power cut, since each is recomputed or written
+again later. It gets a transaction of its own under `synchronous=NORMAL` (SQLite fixes the level at BEGIN):
+in WAL mode its COMMIT writes the log without an fsync, and the next durable COMMIT's fsync covers it too.
+So bookkeeping never makes the writers queued behind it wait for the disk; on a stalled disk, that wait
+is what runs out their busy timeout.
 """
 
 from __future__ import annotations
@@ -33,9 +40,10 @@ class DatabaseUnavailable(Exception):
 class _Batch:
     """The transaction the queued writers share, and its outcome."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool) -> None:
         self.started = time.monotonic()
         self.units = 0
+        self.durable = durable  # False: bookkeeping, committed without an fsync and never joined
         self._done = threading.Event()
         self._error: BaseException | None = None
 
@@ -60,6 +68,7 @@ class SqliteWriter:
         self._batch_window_s = batch_window_s
         self._conn: Connection | None = None
         self._batch: _Batch | None = None
+        self._synchronous = "FULL"  # the write connection's level, set by _begin
 
     def begin(self, *, wait: bool = True) -> WriteTurn | None:
         """Take this process's write turn and open a unit. With wait=False, None unless both the turn
@@ -82,7 +91,7 @@ class SqliteWriter:
                     if not self._begin(conn, wait=wait):
                         self._end_turn()
                         return None
-                    self._batch = _Batch()
+                    self._batch = _Batch(durable=wait)
                 sqlite_execute(conn, "SAVEPOINT unit")
             except BaseException:
                 self._end_turn()
@@ -98,8 +107,10 @@ class SqliteWriter:
 
     def _begin(self, conn: Connection, *, wait: bool) -> bool:
         """BEGIN IMMEDIATE (engine.py): waiting up to the busy timeout for another process's lock, or,
-        with wait=False, not at all. A connection whose BEGIN failed is not used again."""
+        with wait=False, not at all and without an fsync at COMMIT. A connection whose BEGIN failed is not
+        used again."""
         try:
+            self._set_synchronous(conn, "FULL" if wait else "NORMAL")
             if wait:
                 conn.begin()
                 return True
@@ -119,6 +130,11 @@ class SqliteWriter:
             self._discard_connection()
             raise
 
+    def _set_synchronous(self, conn: Connection, level: str) -> None:
+        if self._synchronous != level:
+            sqlite_execute(conn, f"PRAGMA synchronous={level}")
+            self._synchronous = level
+
     def _end_turn(self) -> None:
         """Called by the turn's holder: commit the shared transaction unless queued writers can still
         join it, then pass the turn on."""
@@ -127,7 +143,7 @@ class SqliteWriter:
             if batch is None:
                 return
             full = batch.units >= self._batch_max or time.monotonic() - batch.started >= self._batch_window_s
-            if self.queue.waiting and not full:
+            if self.queue.waiting and batch.durable and not full:
                 return
             self._batch = None
             conn = self._connection()
@@ -155,6 +171,7 @@ class SqliteWriter:
 
     def _discard_connection(self) -> None:
         conn, self._conn = self._conn, None
+        self._synchronous = "FULL"  # a new connection starts at engine.py's level
         if conn is not None:
             try:
                 conn.invalidate()
