@@ -17,6 +17,12 @@ from tests.support import free_port
 
 EXE = str(Path(sys.executable).with_name("prefixgate"))
 
+# For races: they assert who wins, not how long a write may wait for SQLite's lock. On a shared machine a
+# disk stall can outlast the 10 s default (a process's first COMMIT fsyncs the WAL and then its
+# directory, and CI once saw 36 of 50 racers answered 503). That 503 has tests of its own
+# (tests/db/test_outage.py); 45 s stays below the racers' 60 s client timeout.
+RACE_ENV = {"PREFIXGATE_SQLITE_BUSY_TIMEOUT_MS": "45000"}
+
 
 class ProcServer:
     """One `prefixgate serve` process tree on 127.0.0.1 and a free port."""

@@ -22,7 +22,7 @@ from prefixgate.adapters.db.tables import address_map_ips
 from prefixgate.adapters.db.uow import SqlDatabase
 from prefixgate.service import address_maps, delegations, identity, prefixes
 from prefixgate.service.context import Actor
-from tests.procserver import ProcServer
+from tests.procserver import RACE_ENV, ProcServer
 from tests.support import Member, fresh_database_url, make_member, migrated_database
 
 ROUNDS = 10
@@ -61,7 +61,7 @@ def arena(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         owner = people[0]
         p = prefixes.create_prefix(db, cli, owner.account_id, PREFIX, asn=64500)
         prefixes.approve_prefix(db, cli, p.id)
-        server = ProcServer(url, Path(workdir), workers=4 if engine_name == "postgresql" else 2).start()
+        server = ProcServer(url, Path(workdir), workers=4 if engine_name == "postgresql" else 2, env=RACE_ENV).start()
         yield Arena(server, db, p.id, owner, people[1:])
         server.stop()
         db.dispose()

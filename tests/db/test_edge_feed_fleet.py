@@ -21,7 +21,7 @@ import pytest
 from prefixgate.service import edge_feed, identity
 from prefixgate.service.context import Actor
 from tests.api.metrics_helpers import scrape
-from tests.procserver import ProcServer
+from tests.procserver import RACE_ENV, ProcServer
 from tests.support import Member, fresh_database_url, make_member, migrated_database
 
 CLI = Actor.cli()
@@ -102,7 +102,7 @@ def test_a_long_poll_wakes_on_a_commit_in_another_process(setup: Setup) -> None:
 
 
 def test_revisions_stay_dense_with_writers_in_several_processes(setup: Setup, engine_name: str) -> None:
-    server = ProcServer(setup.url, setup.workdir, workers=4 if engine_name == "postgresql" else 2).start()
+    server = ProcServer(setup.url, setup.workdir, workers=4 if engine_name == "postgresql" else 2, env=RACE_ENV).start()
     clients = [httpx.Client(base_url=server.api, headers=setup.member.headers, timeout=60) for _ in range(WRITERS)]
     problems: list[str] = []
     seen: list[int] = []

@@ -32,7 +32,7 @@ from prefixgate.domain.hostnames import ACTIVE, IN_USE, PENDING, ownership_recor
 from prefixgate.service import bindings, delegations, hostnames, identity, prefixes, zones
 from prefixgate.service.context import Actor
 from tests.dnsserver import LoopbackDns
-from tests.procserver import ProcServer
+from tests.procserver import RACE_ENV, ProcServer
 from tests.support import Member, fresh_database_url, make_member, migrated_database, unique_v4_prefix
 
 PARALLEL = 20
@@ -87,6 +87,7 @@ def race(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "PREFIXGATE_DNS_SERVER": dns.spec,
             "PREFIXGATE_DNS_TIMEOUT_S": "5",
             "PREFIXGATE_REVALIDATE_INTERVAL_S": "0",  # no background checks: the outcome is the race's
+            **RACE_ENV,
         }
         operator = make_member(db, "operator", operator=True)
         server = ProcServer(url, Path(workdir), workers=2, env=env).start()

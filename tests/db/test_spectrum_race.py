@@ -22,7 +22,7 @@ from prefixgate.adapters.db.uow import SqlDatabase
 from prefixgate.domain.bindings import SPECTRUM
 from prefixgate.service import bindings, delegations, identity, prefixes, zones
 from prefixgate.service.context import Actor
-from tests.procserver import ProcServer
+from tests.procserver import RACE_ENV, ProcServer
 from tests.support import Member, fresh_database_url, make_member, migrated_database
 
 PARALLEL = 50
@@ -74,7 +74,7 @@ def arena(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             for ip in (SHARED_IP, RANGE_IP):
                 delegations.create_delegation(db, cli, owner.account_id, p.id, f"{ip}/32", t.account_id)
         operator = make_member(db, "operator", operator=True)
-        server = ProcServer(url, Path(workdir), workers=4 if engine_name == "postgresql" else 2).start()
+        server = ProcServer(url, Path(workdir), workers=4 if engine_name == "postgresql" else 2, env=RACE_ENV).start()
         yield Arena(server, db, p.id, tenants, operator)
         server.stop()
         db.dispose()

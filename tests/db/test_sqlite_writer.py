@@ -19,6 +19,7 @@ from sqlalchemy import event, text
 
 from prefixgate.adapters.db.engine import make_engine
 from prefixgate.adapters.db.migrate import upgrade
+from prefixgate.adapters.db.sqlite_writer import SqliteWriter
 from prefixgate.adapters.db.uow import DatabaseUnavailable, SqlDatabase
 from prefixgate.domain.model import Account
 from prefixgate.service.context import new_id, utcnow
@@ -196,3 +197,29 @@ def test_a_durable_writer_queued_behind_bookkeeping_gets_a_durable_commit_of_its
         assert queued.result(timeout=10) is True
     assert _stored(db, book.id)
     assert _commits(statements) == ["NORMAL", "FULL"]
+
+
+def test_after_a_slow_commit_the_writers_queued_meanwhile_share_one(
+    db: SqlDatabase, statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow disk, simulated (it cannot be arranged here): each COMMIT sleeps 0.2 s first. With no time
+    window of its own, the shared transaction is kept open for as long as the last COMMIT took."""
+    monkeypatch.setattr(db, "sqlite_writer", SqliteWriter(db.engine, wait_s=10, batch_window_s=0))
+    event.listen(db.engine, "commit", lambda _conn: time.sleep(0.2))
+    first, queued = _account("first"), [_account(f"q{i}") for i in range(3)]
+
+    def write(account: Account) -> None:
+        with db.write() as uow:
+            uow.accounts.add(account)
+            uow.commit()
+
+    write(_account("warm-up"))  # a COMMIT on its own, which shows how long one takes
+    assert statements.count("COMMIT") == 1
+    with ThreadPoolExecutor(3) as pool, db.write() as uow:
+        uow.accounts.add(first)
+        futures = [_queue_behind(db, pool, lambda a=a: write(a)) for a in queued]
+        uow.commit()
+        for f in futures:
+            f.result(timeout=10)
+    assert all(_stored(db, a.id) for a in [first, *queued])
+    assert statements.count("COMMIT") == 2

@@ -6,9 +6,13 @@ writes a second however little each one does. Writers here take turns on this pr
 connection (in arrival order, WriterQueue), and each writer's unit of work is a SAVEPOINT inside a
 transaction that the writers waiting in line share: when a writer is done and others are queued, the
 transaction stays open for them; it is committed when nobody waits, or when it holds `batch_max` units or
-is `batch_window_s` old. A writer's commit() returns only after that COMMIT is on disk, so nothing is
-acknowledged before it is durable and visible to readers, and a unit that fails rolls back to its own
-savepoint without touching the others. If the shared COMMIT itself fails, every unit in it fails.
+is older than `batch_window_s` or the last durable COMMIT took, whichever is longer. On a slow or stalled
+disk the writers queued behind a COMMIT would otherwise each wait for one of their own; this way the first
+unit of a transaction waits at most about one more COMMIT, and N writers need about one fsync, not N.
+
+A writer's commit() returns only after that COMMIT is on disk, so nothing is acknowledged before it is
+durable and visible to readers, and a unit that fails rolls back to its own savepoint without touching the
+others. If the shared COMMIT itself fails, every unit in it fails.
 
 Skippable bookkeeping (begin(wait=False): a token's last use, a session's expiry, settled bindings, the
 hostnames claimed for re-validation) need not survive a power cut, since each is recomputed or written
@@ -69,6 +73,7 @@ class SqliteWriter:
         self._conn: Connection | None = None
         self._batch: _Batch | None = None
         self._synchronous = "FULL"  # the write connection's level, set by _begin
+        self._commit_s = 0.0  # how long the last durable COMMIT took
 
     def begin(self, *, wait: bool = True) -> WriteTurn | None:
         """Take this process's write turn and open a unit. With wait=False, None unless both the turn
@@ -142,14 +147,18 @@ class SqliteWriter:
             batch = self._batch
             if batch is None:
                 return
-            full = batch.units >= self._batch_max or time.monotonic() - batch.started >= self._batch_window_s
+            window = max(self._batch_window_s, self._commit_s)
+            full = batch.units >= self._batch_max or time.monotonic() - batch.started >= window
             if self.queue.waiting and batch.durable and not full:
                 return
             self._batch = None
             conn = self._connection()
             try:
                 if batch.units:
+                    started = time.monotonic()
                     conn.commit()
+                    if batch.durable:
+                        self._commit_s = time.monotonic() - started
                 else:
                     conn.rollback()
             except BaseException as exc:
