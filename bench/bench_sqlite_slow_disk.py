@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             [
                 f"+{delay} ms",
                 f"{stats.rps:,.1f}",
-                f"{stats.rps / base:.2f}",
+                f"{stats.rps / base:.2f}" if base else "-",
                 f"{stats.pct(50):,.0f} / {stats.pct(99):,.0f}",
                 f"{syncs / writes:.2f}" if writes else "-",
                 str(stats.errors),
