@@ -27,11 +27,13 @@ from prefixgate.edge.state import (
     ZoneRow,
     _address_text,
     _network_text,
+    address_from_text,
     apply_changes,
     decode_change,
     decode_snapshot,
     encode_change,
     encode_snapshot,
+    network_from_text,
     state_checksum,
 )
 
@@ -131,19 +133,66 @@ _TRICKY = ["::", "::1", "1::", "::ffff:1.2.3.4", "::1.2.3.4", "::ffff:0:1.2.3.4"
 _TRICKY += ["1:0:1:0:1:0:1:0", "2001:db8::", "2001:db8:0:0:1::1", "ffff::", "64:ff9b::1.2.3.4", "fe80::1"]
 
 
-@given(
-    st.one_of(
-        st.sampled_from(_TRICKY).map(ipaddress.IPv6Address),
-        st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address),
-        st.lists(st.sampled_from([0, 0, 0, 1, 0xFFFF]), min_size=8, max_size=8).map(
-            lambda h: ipaddress.IPv6Address(sum(x << (16 * i) for i, x in enumerate(h)))
-        ),
-        st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address),
+_ADDRESSES = st.one_of(
+    st.sampled_from(_TRICKY).map(ipaddress.IPv6Address),
+    st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address),
+    st.lists(st.sampled_from([0, 0, 0, 1, 0xFFFF]), min_size=8, max_size=8).map(
+        lambda h: ipaddress.IPv6Address(sum(x << (16 * i) for i, x in enumerate(h)))
     ),
-    st.integers(0, 128),
+    st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address),
 )
+
+
+@given(_ADDRESSES, st.integers(0, 128))
 def test_addresses_and_networks_are_written_as_ipaddress_writes_them(address: IPAddress, length: int) -> None:
     """The codec writes addresses faster than `str` does, and to the same text (the checksum depends on it)."""
     assert _address_text(address) == str(address)
     network = ipaddress.ip_network((address, min(length, address.max_prefixlen)), strict=False)
     assert _network_text(network) == str(network)
+
+
+@given(_ADDRESSES, st.integers(0, 128))
+def test_addresses_and_networks_are_read_back_as_ipaddress_reads_them(address: IPAddress, length: int) -> None:
+    """The codec and the edge's database reads parse faster than `ipaddress` does, to equal objects."""
+    for text in {str(address), _address_text(address), address.exploded}:
+        assert address_from_text(text) == address and type(address_from_text(text)) is type(address)
+    network = ipaddress.ip_network((address, min(length, address.max_prefixlen)), strict=False)
+    assert network_from_text(str(network)) == network and type(network_from_text(str(network))) is type(network)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.2.3.4/33",
+        "1.2.3.5/31",
+        "01.2.3.4/32",
+        "1.2.3/24",
+        "1.2.3.4",
+        "1.2.3.4/",
+        "1.2.3.4/+8",
+        "1.2.3.4/ 8",
+        "1.2.3.4/\u0668",
+        "::1/129",
+        "2001:db8::1/32",
+        "fe80::1%eth0/128",
+        "2001:db8:::/48",
+        "",
+        "/24",
+        "x/8",
+        "1.2.3.4/8/8",
+        "2001:db8::/048\x00",
+    ],
+)
+def test_text_that_is_not_a_network_with_its_prefix_length_is_refused(text: str) -> None:
+    """Stricter than `ipaddress` too: a bare address, a scope id."""
+    with pytest.raises(ValueError, match=r"not |host bits"):
+        network_from_text(text)
+
+
+@given(st.text(alphabet="0123456789abcdef.:/%+ \u0668", max_size=45))
+def test_network_from_text_never_accepts_what_ipaddress_refuses(text: str) -> None:
+    try:
+        parsed = network_from_text(text)
+    except ValueError:
+        return
+    assert ipaddress.ip_network(text) == parsed

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from .collector import building_long_lived
 from .state import Change, CorruptSnapshot, EdgeState, decode_change, decode_snapshot
 
 __all__ = ["ChangeBatch", "FeedClient", "FeedGone", "FeedUnavailable"]
@@ -59,7 +60,8 @@ class FeedClient:
 
     def snapshot(self) -> EdgeState:
         """The whole state. Raises CorruptSnapshot when its checksum does not match."""
-        return decode_snapshot(self._get("/edge/snapshot"))
+        with building_long_lived():
+            return decode_snapshot(self._get("/edge/snapshot"))
 
     def changes(self, since: int, timeout_s: float) -> ChangeBatch:
         """The changes after `since`, waiting up to `timeout_s` for one."""

@@ -38,12 +38,14 @@ __all__ = [
     "Row",
     "Touched",
     "ZoneRow",
+    "address_from_text",
     "apply_changes",
     "apply_changes_touched",
     "decode_change",
     "decode_snapshot",
     "encode_change",
     "encode_snapshot",
+    "network_from_text",
     "state_checksum",
 ]
 
@@ -238,8 +240,41 @@ def _drop_children(
 
 # ---- wire codec -------------------------------------------------------------------------------------
 
-_ip = ipaddress.ip_address
-_net = ipaddress.ip_network
+
+def address_from_text(text: str) -> IPAddress:
+    """An address from text this program wrote (a stored row, a snapshot): inet_pton and the integer
+    constructors, two to three times as fast as `ipaddress.ip_address`, which tries IPv4 first and parses
+    in Python. Stricter than it: no scope id (`%eth0`).
+
+    Raises:
+        ValueError: not the text of an address.
+    """
+    try:
+        if ":" in text:
+            return ipaddress.IPv6Address(int.from_bytes(socket.inet_pton(socket.AF_INET6, text)))
+        return ipaddress.IPv4Address(int.from_bytes(socket.inet_pton(socket.AF_INET, text)))
+    except OSError:
+        raise ValueError(f"{text!r} is not an IP address") from None
+
+
+def network_from_text(text: str) -> IPNetwork:
+    """A network from text this program wrote, as `address_from_text` reads an address. Like
+    `ipaddress.ip_network` it refuses host bits set; unlike it, it requires the prefix length.
+
+    Raises:
+        ValueError: not the text of a network.
+    """
+    addr, slash, length = text.partition("/")
+    if not (slash and length.isascii() and length.isdigit()):
+        raise ValueError(f"{text!r} is not a network with a prefix length")
+    ip = address_from_text(addr)
+    if ip.version == 4:
+        return ipaddress.IPv4Network((int(ip), int(length)))
+    return ipaddress.IPv6Network((int(ip), int(length)))
+
+
+_ip = address_from_text
+_net = network_from_text
 
 
 def _address_text(address: IPAddress) -> str:

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from .collector import building_long_lived
 from .state import CorruptSnapshot, EdgeState, decode_snapshot, encode_snapshot
 
 __all__ = ["StateStore"]
@@ -42,8 +43,9 @@ class StateStore:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            raise CorruptSnapshot(f"{self.path} is not JSON") from None
-        return decode_snapshot(doc)
+        with building_long_lived():
+            try:
+                doc = json.loads(text)
+            except ValueError:
+                raise CorruptSnapshot(f"{self.path} is not JSON") from None
+            return decode_snapshot(doc)

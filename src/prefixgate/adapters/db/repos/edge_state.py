@@ -6,7 +6,6 @@ consistent read transaction to get the state at one revision.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, Final
@@ -25,6 +24,8 @@ from ....edge.state import (
     PrefixRow,
     Row,
     ZoneRow,
+    address_from_text,
+    network_from_text,
 )
 from ..tables import (
     custom_hostnames,
@@ -43,15 +44,15 @@ _CHUNK: Final = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL
 
 
 def _prefix(r: Any) -> PrefixRow:
-    return PrefixRow(r.id, r.account_id, ipaddress.ip_network(r.cidr), r.approved == "V")
+    return PrefixRow(r.id, r.account_id, network_from_text(r.cidr), r.approved == "V")
 
 
 def _delegation(r: Any) -> DelegationRow:
-    return DelegationRow(r.id, r.prefix_id, ipaddress.ip_network(r.cidr), r.delegated_account_id)
+    return DelegationRow(r.id, r.prefix_id, network_from_text(r.cidr), r.delegated_account_id)
 
 
 def _binding(r: Any) -> BindingRow:
-    return BindingRow(r.id, r.prefix_id, ipaddress.ip_network(r.cidr), r.service_id)
+    return BindingRow(r.id, r.prefix_id, network_from_text(r.cidr), r.service_id)
 
 
 def _zone(r: Any) -> ZoneRow:
@@ -148,7 +149,7 @@ class SqlEdgeStateRepo:
                 zone_id=a.zone_id,
                 account_id=a.account_id,
                 protocol=a.protocol,
-                edge_ips=tuple(ipaddress.ip_address(ip) for ip in ips[a.id]),
+                edge_ips=tuple(address_from_text(ip) for ip in ips[a.id]),
                 origin_direct=tuple(json.loads(a.origin_direct)) if a.origin_direct else (),
                 origin_dns_name=a.origin_dns_name,
                 origin_port=a.origin_port,
