@@ -249,7 +249,7 @@ def scale_section(steps: Sequence[Mapping[str, Any]], meta: Mapping[str, str]) -
             "Save the state (StateStore: JSON + fsync) (s); file MiB",
             lambda s: f"{c('save_s')(s)}; {s['state_file_mib']:.0f}",
         ),
-        row("Read it back (json.loads + decode_snapshot) (s)", c("load_s")),
+        row("Read it back (StateStore.load: JSON, checksum, rows) (s)", c("load_s")),
         row(
             "HAProxy, maps as files: write (s); MiB on disk",
             lambda s: f"{t('files_write_s')(s)}; {h('map_files_mib')(s)}",

@@ -45,7 +45,7 @@ from prefixgate.edge.haproxy_programmer import MapProgrammer
 from prefixgate.edge.haproxy_supervisor import HaproxySupervisor
 from prefixgate.edge.render import MapSet as RenderedMaps
 from prefixgate.edge.render import render_maps, update_maps
-from prefixgate.edge.state import Change, EdgeState, HostnameRow, apply_changes, apply_changes_touched, decode_snapshot
+from prefixgate.edge.state import Change, EdgeState, HostnameRow, apply_changes, apply_changes_touched
 from prefixgate.edge.store import StateStore
 from prefixgate.edge.table import EdgeTable, compile_table, update_table
 
@@ -110,7 +110,7 @@ def measure(scale: float, work: Path, *, memory: bool, haproxy: bool) -> dict[st
         raise RuntimeError("update_maps after the revocation differs from render_maps of the compiled table")
     store = StateStore(work / "store")
     _timed(t, "save_s", lambda: store.save(changed))
-    _timed(t, "load_s", lambda: decode_snapshot(json.loads(store.path.read_text())))
+    _timed(t, "load_s", store.load)
     out: dict[str, object] = {
         "scale": scale,
         "rows": rows,
