@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import TypeVar
 
+from ...service.ports import Database
 from .uow import SqlDatabase, SqlUnitOfWork, Transaction
 
-__all__ = ["RequestScope"]
+__all__ = ["BeforeRoute", "RequestScope"]
+
+T = TypeVar("T")
 
 
 class RequestScope:
@@ -23,6 +27,13 @@ class RequestScope:
 
     commit() ends the transaction; a later unit in the same request begins a new one. A unit left by
     an exception rolls the transaction back, and close() rolls back whatever was not committed.
+
+    A hop into the thread pool before the route's own (authentication's) runs through `before_route`:
+    its reads never begin the write transaction, and its connection goes back before the hop ends. So a
+    request holds neither the write lock nor a pooled connection while it waits for a thread for its next
+    hop. Held so, either would wait for a thread while every thread could be waiting for it (a writer for
+    SQLite's lock, anyone for PostgreSQL's pool): nothing went on until those waits ran out, and a burst
+    of requests was answered 503 (tested: tests/api/test_write_burst.py).
     """
 
     def __init__(self, db: SqlDatabase, *, write: bool) -> None:
@@ -36,6 +47,14 @@ class RequestScope:
 
     def read(self) -> AbstractContextManager[SqlUnitOfWork]:
         return self._join(write=self._write)
+
+    def before_route(self, fn: Callable[[Database], T]) -> T:
+        """`fn(db)` in a hop before the route's: reads as reads, bookkeeping only if the lock is free, and
+        the connection given back at the end."""
+        try:
+            return fn(BeforeRoute(self))
+        finally:
+            self.close()
 
     def write(self) -> AbstractContextManager[SqlUnitOfWork]:
         return self._join(write=True)
@@ -87,3 +106,30 @@ class RequestScope:
         tx, self._tx = self._tx, None
         if tx is not None:
             tx.close()
+
+
+class BeforeRoute:
+    """The request's scope as RequestScope.before_route lends it: reads join a read unit (the route's
+    hop begins its own), and bookkeeping, which comes after them, gets a unit of its own only if the
+    write lock is free at once."""
+
+    def __init__(self, scope: RequestScope) -> None:
+        self._scope = scope
+
+    def read(self) -> AbstractContextManager[SqlUnitOfWork]:
+        return self._scope._join(write=False)
+
+    def write(self) -> AbstractContextManager[SqlUnitOfWork]:
+        raise RuntimeError("a write waits for the lock: only the route's own hop may take it")
+
+    def write_if_free(self) -> AbstractContextManager[SqlUnitOfWork | None]:
+        """Ends the reads' unit first, so the hop never holds two pooled connections: with every
+        connection held by a hop waiting for a second, none would come back."""
+        self._scope.close()
+        return self._scope.write_if_free()
+
+    def consistent_read(self) -> AbstractContextManager[SqlUnitOfWork]:
+        return self._scope.consistent_read()
+
+    def ping(self) -> None:
+        self._scope.ping()
