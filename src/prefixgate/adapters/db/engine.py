@@ -10,11 +10,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.pool import QueuePool
 
-__all__ = ["is_postgres", "make_engine", "sqlite_busy_timeout_s", "sqlite_execute"]
+__all__ = ["is_postgres", "make_engine", "pool_has_room", "sqlite_busy_timeout_s", "sqlite_execute"]
 
 # How long a SQLite writer waits for another's write lock before the request fails with 503.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Connections per process: the pool, and how many more it may open while all of them are in use.
+_PG_POOL_SIZE, _PG_MAX_OVERFLOW = 10, 10
 # A pooled PostgreSQL connection idle this long is pinged before use.
 _PING_AFTER_IDLE_S = 1.0
 # The thread pool runs up to 40 requests at once; reads on SQLite never wait for each other (WAL).
@@ -33,6 +36,16 @@ def sqlite_execute(conn: Connection, sql: str) -> Any:
         return conn.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]
     except sqlite3.Error as exc:
         raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
+
+
+def pool_has_room(engine: Engine) -> bool:
+    """Whether `engine`'s pool can hand out a connection without waiting: an idle one, or room to open
+    one. A glance, not a reservation (another thread may take it first)."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return True
+    room = int(engine.get_execution_options().get("prefixgate_max_overflow", 0))
+    return pool.checkedin() > 0 or pool.overflow() < room
 
 
 def sqlite_busy_timeout_s(engine: Engine) -> float:
@@ -65,10 +78,11 @@ def make_engine(
     }
     engine = create_engine(
         url,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=_PG_POOL_SIZE,
+        max_overflow=_PG_MAX_OVERFLOW,
         pool_timeout=connect_timeout_s,
         connect_args=connect_args,
+        execution_options={"prefixgate_max_overflow": _PG_MAX_OVERFLOW},
     )
     _ping_when_idle(engine)
     return engine

@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, text
 
 from ...metrics import observe_transaction
-from .engine import is_postgres, sqlite_busy_timeout_s
+from .engine import is_postgres, pool_has_room, sqlite_busy_timeout_s
 from .outbox import DEFAULT_KEEP, publish
 from .repos.address_maps import SqlAddressMapRepo
 from .repos.addressing import SqlDelegationRepo, SqlPrefixRepo
@@ -249,9 +249,15 @@ class SqlDatabase:
     def write_if_free(self) -> Iterator[SqlUnitOfWork | None]:
         """A write unit if the write lock can be had at once; otherwise None, without waiting.
 
-        On PostgreSQL there is no database-wide write lock, and row locks are bounded by lock_timeout.
+        On PostgreSQL there is no database-wide write lock, and row locks are bounded by lock_timeout;
+        but the unit needs a pooled connection, and its callers often hold one (a read unit's). So it is
+        skipped too when no connection is free at once: with every connection held by a caller waiting
+        for a second, none would come back until the pool's timeout.
         """
         if self.sqlite_writer is None:
+            if not pool_has_room(self.engine):
+                yield None
+                return
             with self.write() as uow:
                 yield uow
             return
